@@ -1,0 +1,179 @@
+"""A fitted model bundle (spec + predictor + conditional model) and its portable model directory.
+
+A model directory holds ``manifest.json`` (format, versions, SHA-256 of every file),
+``spec.json``, ``conditional.json``, the predictor in its own data format (XGBoost UBJSON)
+and ``metrics.json``. Loading checks every checksum first and never executes code.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from acquire._io import atomic_directory, sha256_file
+from acquire._typing import PathLike
+from acquire._version import __version__
+from acquire.conditional import GaussianCopula
+from acquire.evaluation import missingness_report
+from acquire.exceptions import AcquireError, ModelError
+from acquire.predictors import PREDICTORS, Predictor
+from acquire.spec import Spec, load_spec
+from acquire.voi import ValueOfInformation
+
+__all__ = ["Model", "fit_model", "load_model"]
+
+FORMAT = "acquire-model"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class Model:
+    """Everything the engine needs for one problem.
+
+    Attributes
+    ----------
+    spec : Spec
+    predictor : Predictor
+    conditional : GaussianCopula
+    metrics : dict
+        Held-out calibration at several missingness levels (see :func:`fit_model`).
+    """
+
+    def __init__(self, spec: Spec, predictor: Predictor, conditional: GaussianCopula, metrics: dict | None = None):
+        self.spec = spec
+        self.predictor = predictor
+        self.conditional = conditional
+        self.metrics = metrics or {}
+
+    def ranker(self, **params: Any) -> ValueOfInformation:
+        """A :class:`ValueOfInformation` engine over this model; ``params`` go to its constructor."""
+        return ValueOfInformation(predictor=self.predictor, conditional=self.conditional, spec=self.spec, **params)
+
+    def rank(self, case, *, case_id: Any = None, **params: Any):
+        """Shortcut for ``self.ranker(**params).rank(case, case_id=case_id)``."""
+        return self.ranker(**params).rank(case, case_id=case_id)
+
+    def save(self, directory: PathLike) -> Path:
+        """Write the model directory atomically (a failure leaves any previous one intact)."""
+        directory = Path(directory)
+        with atomic_directory(directory, marker=MANIFEST) as tmp:
+            (tmp / "spec.json").write_text(json.dumps(self.spec.to_dict(), indent=2), "utf-8")
+            (tmp / "conditional.json").write_text(json.dumps(self.conditional.to_dict()), "utf-8")
+            (tmp / "metrics.json").write_text(json.dumps(self.metrics, indent=2), "utf-8")
+            predictor_meta = self.predictor.save(tmp)
+            files = sorted(p.name for p in tmp.iterdir())
+            manifest = {
+                "format": FORMAT, "format_version": FORMAT_VERSION, "acquire_version": __version__,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "predictor": predictor_meta, "feature_names": self.spec.feature_names,
+                "versions": _versions(), "files": {f: sha256_file(tmp / f) for f in files},
+            }
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), "utf-8")
+        return directory
+
+    def __repr__(self) -> str:
+        return (f"<acquire.Model {self.spec.name or ''}: {self.predictor.name} predictor of {self.spec.target_name!r} "
+                f"({self.spec.target_kind}) over {len(self.spec.features)} features>")
+
+
+def _versions() -> dict:
+    import numba
+    import xgboost
+
+    return {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
+            "numba": numba.__version__, "xgboost": xgboost.__version__}
+
+
+def _mask_units(spec: Spec) -> list[list[int]]:
+    return [spec.index_of(u.members) for u in spec.units(include_groups=False)]
+
+
+def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", seed: int = 0, holdout: float = 0.2,
+              predictor_params: dict | None = None) -> Model:
+    """Fit the conditional model and the predictor on ``frame``; report held-out calibration.
+
+    The predictor is first fitted on a seeded, stratified ``1 − holdout`` split and scored on
+    the rest at missingness levels 0, 25, 50 and 75 % (``Model.metrics``); then both models
+    are refitted on every row. ``holdout=0`` skips the report.
+    """
+    if predictor not in PREDICTORS:
+        raise AcquireError(f"unknown predictor {predictor!r}; available: {', '.join(PREDICTORS)}")
+    if spec.target_name not in frame.columns:
+        raise AcquireError(f"data: the target column {spec.target_name!r} is missing")
+    if not 0 <= holdout < 1:
+        raise AcquireError(f"holdout == {holdout}, must be in [0, 1)")
+    X = spec.encode(frame, what="data")
+    y = spec.encode_target(frame[spec.target_name], what="data")
+    kind = spec.target_kind
+    n_classes = 0 if kind == "continuous" else len(spec.classes or np.unique(y))
+    if kind != "continuous" and len(np.unique(y)) < 2:
+        raise AcquireError("data: the target has a single class; nothing to predict")
+    units = _mask_units(spec)
+    params = dict(predictor_params or {})
+    params.setdefault("seed", seed)
+    make = PREDICTORS[predictor]
+
+    metrics: dict = {"holdout": holdout, "seed": seed, "n_rows": int(len(frame))}
+    if holdout > 0:
+        from sklearn.model_selection import train_test_split
+
+        idx = np.arange(len(frame))
+        train, test = train_test_split(idx, test_size=holdout, random_state=seed,
+                                       stratify=y if kind != "continuous" else None)
+        held = make(**params).fit(X[train], y[train], kind=kind, n_classes=n_classes, mask_units=units)
+        metrics["by_missingness"] = missingness_report(held, X[test], y[test], units, seed=seed)
+    fitted = make(**params).fit(X, y, kind=kind, n_classes=n_classes, mask_units=units)
+    conditional = GaussianCopula().fit(X, [f.is_discrete for f in spec.features])
+    return Model(spec, fitted, conditional, metrics)
+
+
+def load_model(directory: PathLike) -> Model:
+    """Load a model directory, checking its format and every file's SHA-256 first.
+
+    Raises
+    ------
+    ModelError
+        One line naming the folder and the problem (missing, tampered, truncated, wrong kind).
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelError(f"{directory}: no such model folder")
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text("utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{directory}: not an acquire model (no {MANIFEST})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{directory}/{MANIFEST}: unreadable: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelError(f"{directory}/{MANIFEST}: not an acquire model manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelError(f"{directory}: model format version {manifest.get('format_version')!r}; this acquire reads {FORMAT_VERSION}")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise ModelError(f"{directory}/{MANIFEST}: lists no files")
+    for name, digest in files.items():
+        path = directory / name
+        if "/" in name or name.startswith(".") or not path.is_file():
+            raise ModelError(f"{directory}: file {name!r} listed in the manifest is missing")
+        if sha256_file(path) != digest:
+            raise ModelError(f"{directory}: {name} does not match its checksum in the manifest (modified or truncated)")
+    try:
+        spec = load_spec(json.loads((directory / "spec.json").read_text("utf-8")))
+        conditional = GaussianCopula.from_dict(json.loads((directory / "conditional.json").read_text("utf-8")))
+        metrics = json.loads((directory / "metrics.json").read_text("utf-8"))
+        meta = manifest["predictor"]
+        predictor_cls = PREDICTORS.get(meta.get("name"))
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{directory}: malformed model: {exc}") from None
+    if predictor_cls is None:
+        raise ModelError(f"{directory}: unknown predictor {meta.get('name')!r}; this acquire knows {', '.join(PREDICTORS)}")
+    predictor = predictor_cls.load(directory, meta)
+    if predictor.n_features_in_ != len(spec.features) or conditional.n_features_ != len(spec.features):
+        raise ModelError(f"{directory}: the predictor, conditional model and spec disagree on the number of features")
+    return Model(spec, predictor, conditional, metrics)

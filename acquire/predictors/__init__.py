@@ -1,0 +1,9 @@
+"""Predictors of ``p(y | x)`` that accept missing inputs, behind one interface (:class:`Predictor`)."""
+
+from acquire.predictors.base import Predictor
+from acquire.predictors.xgboost import XGBoostPredictor
+
+#: name → class; ``acquire fit --predictor NAME`` looks names up here.
+PREDICTORS: dict[str, type[Predictor]] = {"xgboost": XGBoostPredictor}
+
+__all__ = ["PREDICTORS", "Predictor", "XGBoostPredictor"]

@@ -1,0 +1,72 @@
+"""The one small interface every predictor implements, and the masking used to train them."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from acquire.exceptions import NotFittedError
+
+__all__ = ["Predictor", "random_masks"]
+
+
+class Predictor(ABC):
+    """A model of ``p(y | x)`` that accepts NaN for missing inputs.
+
+    ``predict_distribution(X)`` returns, per row, class probabilities (n, K) for binary and
+    multiclass targets, or ``[mean, variance]`` (n, 2) of a Gaussian for continuous ones.
+
+    Attributes
+    ----------
+    kind_ : {"binary", "multiclass", "continuous"}
+    n_classes_ : int
+        Number of classes (2 for binary; 0 for continuous).
+    n_features_in_ : int
+    """
+
+    name: str = "predictor"
+
+    @abstractmethod
+    def fit(self, X: np.ndarray, y: np.ndarray, *, kind: str, n_classes: int = 0,
+            mask_units: Sequence[Sequence[int]] | None = None) -> "Predictor":
+        """Fit on float features ``X`` (NaN = missing) and targets ``y`` (class index or float)."""
+
+    @abstractmethod
+    def predict_distribution(self, X: np.ndarray) -> np.ndarray:
+        """Predictive distribution per row (see class docstring)."""
+
+    @abstractmethod
+    def save(self, directory: Path) -> dict:
+        """Write the fitted model into ``directory`` in a portable format; return its metadata."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: Path, meta: dict) -> "Predictor":
+        """Rebuild from files written by :meth:`save` and the metadata it returned."""
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "kind_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments first."
+            )
+
+
+def random_masks(n_rows: int, units: Sequence[Sequence[int]], n_features: int, copies: int,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Boolean masks (copies·n_rows, n_features), True = hidden, for masked training.
+
+    Copy 0 hides nothing; in every other copy each row draws a missingness rate
+    ``q ~ Uniform(0, 1)`` and hides each unit (a panel's members together) with probability q,
+    so the model sees every level of missingness that acquisition creates.
+    """
+    masks = np.zeros((copies * n_rows, n_features), dtype=bool)
+    for c in range(1, copies):
+        rate = rng.uniform(size=(n_rows, 1))
+        hide_unit = rng.uniform(size=(n_rows, len(units))) < rate
+        block = masks[c * n_rows:(c + 1) * n_rows]
+        for u, members in enumerate(units):
+            block[:, list(members)] |= hide_unit[:, [u]]
+    return masks

@@ -1,0 +1,326 @@
+"""The problem spec: load, validate against the shipped JSON Schema, and answer questions about it.
+
+A spec declares the target, the candidate measurements with their costs, the shared-cost
+groups, the panels and the use case (see DESIGN.md, "Interfaces"). Every error names the
+file, the key path and the problem on one line, e.g.
+``pima.yaml: features[3].cost: -1 is less than the minimum of 0``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import yaml
+
+from acquire._typing import PathLike
+from acquire.exceptions import DataError, SpecError
+
+__all__ = ["FeatureSpec", "Spec", "Unit", "load_spec"]
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict:
+    text = resources.files("acquire").joinpath("schema/spec.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def _key_path(path: Sequence[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One candidate measurement as declared in the spec."""
+
+    name: str
+    type: str
+    cost: float
+    unit: str | None = None
+    range: tuple[float, float] | None = None
+    levels: tuple | None = None
+    group: str | None = None
+    panel: str | None = None
+    available: str = "before_decision"
+    role: str = "measurement"
+    sensitive: bool = False
+    description: str | None = None
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.type != "continuous"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What can be ordered as one test: a single feature, a panel, or a whole shared-cost group."""
+
+    name: str
+    members: tuple[str, ...]
+    kind: str  # "feature" | "panel" | "group"
+
+
+@dataclass
+class Spec:
+    """A validated problem spec. Build it with :func:`load_spec`."""
+
+    target: dict
+    features: list[FeatureSpec]
+    groups: dict[str, float] = field(default_factory=dict)
+    use_case: dict = field(default_factory=lambda: {"kind": "risk_prediction"})
+    name: str | None = None
+    description: str | None = None
+    currency: str | None = None
+    source: str = "<spec>"
+    raw: dict = field(default_factory=dict)
+
+    # ---- questions about the spec -------------------------------------------------
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def target_name(self) -> str:
+        return self.target["name"]
+
+    @property
+    def target_kind(self) -> str:
+        return self.target["kind"]
+
+    def feature(self, name: str) -> FeatureSpec:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise DataError(f"unknown feature {name!r}; the spec declares: {', '.join(self.feature_names)}")
+
+    def index_of(self, names: Sequence[str]) -> list[int]:
+        """Column positions of ``names`` in :attr:`feature_names`; unknown names are a DataError."""
+        pos = {n: i for i, n in enumerate(self.feature_names)}
+        unknown = [n for n in names if n not in pos]
+        if unknown:
+            raise DataError(
+                f"unknown feature name(s) {', '.join(map(repr, unknown))}; "
+                f"the spec declares: {', '.join(self.feature_names)}"
+            )
+        return [pos[n] for n in names]
+
+    def units(self, *, include_groups: bool = True) -> list[Unit]:
+        """Orderable tests: panels (members together), lone features, and groups of several units."""
+        units: list[Unit] = []
+        seen_panels: set[str] = set()
+        for f in self.features:
+            if f.available == "after_decision":
+                continue
+            if f.panel is None:
+                units.append(Unit(f.name, (f.name,), "feature"))
+            elif f.panel not in seen_panels:
+                seen_panels.add(f.panel)
+                members = tuple(g.name for g in self.features if g.panel == f.panel and g.available != "after_decision")
+                units.append(Unit(f.panel, members, "panel"))
+        if include_groups:
+            for g in self.groups:
+                members = tuple(u for u in units if all(self.feature(m).group == g for m in u.members))
+                if len(members) > 1:
+                    units.append(Unit(g, tuple(m for u in members for m in u.members), "group"))
+        return units
+
+    @property
+    def utility(self) -> np.ndarray | None:
+        u = self.use_case.get("utility")
+        return None if u is None else np.asarray(u, dtype=np.float64)
+
+    @property
+    def actions(self) -> list[str] | None:
+        return self.use_case.get("actions")
+
+    @property
+    def classes(self) -> list | None:
+        return self.target.get("classes")
+
+    def exchange_rate(self, objective: str) -> float:
+        """λ in ``net_value = value − cost × λ`` for ``objective`` (0 when the spec declares none)."""
+        key = "nats_per_cost" if objective == "eig" else "cost_per_utility"
+        return float(self.use_case.get(key, 0.0))
+
+    # ---- data ----------------------------------------------------------------------
+    def encode(self, frame: pd.DataFrame, *, what: str = "data") -> np.ndarray:
+        """The feature columns as a float matrix (NaN = missing), levels mapped to codes 0..L-1.
+
+        Raises DataError naming the column and the first offending row for a missing
+        column, a non-numeric value, an unknown level, inf, or a value outside ``range``.
+        """
+        missing = [n for n in self.feature_names if n not in frame.columns]
+        if missing:
+            raise DataError(f"{what}: missing column(s) {', '.join(map(repr, missing))} declared in the spec")
+        out = np.empty((len(frame), len(self.features)), dtype=np.float64)
+        for j, f in enumerate(self.features):
+            out[:, j] = self._encode_column(f, frame[f.name], what)
+        return out
+
+    def _encode_column(self, f: FeatureSpec, col: pd.Series, what: str) -> np.ndarray:
+        if f.levels is not None:
+            codes = {lvl: i for i, lvl in enumerate(f.levels)}
+            codes.update({str(lvl): i for i, lvl in enumerate(f.levels)})
+            values = np.full(len(col), np.nan)
+            for i, (row, v) in enumerate(col.items()):
+                if pd.isna(v):
+                    continue
+                if v not in codes and str(v) not in codes:
+                    raise DataError(f"{what}: row {row}, column {f.name!r}: unknown level {v!r}; expected one of {list(f.levels)}")
+                values[i] = codes.get(v, codes.get(str(v)))
+            return values
+        numeric = pd.to_numeric(col, errors="coerce")
+        bad = numeric.isna() & col.notna()
+        if bad.any():
+            row = bad.idxmax()
+            raise DataError(f"{what}: row {row}, column {f.name!r}: {col[row]!r} is not a number")
+        values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isinf(values).any():
+            row = col.index[int(np.flatnonzero(np.isinf(values))[0])]
+            raise DataError(f"{what}: row {row}, column {f.name!r}: infinite value")
+        if f.range is not None:
+            lo, hi = f.range
+            out = (values < lo) | (values > hi)
+            if out.any():
+                i = int(np.flatnonzero(out)[0])
+                raise DataError(
+                    f"{what}: row {col.index[i]}, column {f.name!r}: {values[i]:g} is outside the spec's range [{lo:g}, {hi:g}]"
+                )
+        return values
+
+    def encode_target(self, series: pd.Series, *, what: str = "data") -> np.ndarray:
+        """Class indices (classification, order of ``target.classes``) or floats (continuous)."""
+        if series.isna().any():
+            raise DataError(f"{what}: target {self.target_name!r} is missing in row {series.isna().idxmax()}")
+        if self.target_kind == "continuous":
+            y = pd.to_numeric(series, errors="coerce")
+            if y.isna().any():
+                raise DataError(f"{what}: target {self.target_name!r} has a non-numeric value in row {y.isna().idxmax()}")
+            return y.to_numpy(dtype=np.float64)
+        classes = self.classes or sorted(series.unique().tolist())
+        lookup = {c: i for i, c in enumerate(classes)} | {str(c): i for i, c in enumerate(classes)}
+        unknown = [v for v in series.unique() if v not in lookup and str(v) not in lookup]
+        if unknown:
+            raise DataError(f"{what}: target {self.target_name!r} has value(s) {unknown[:3]} not in target.classes {classes}")
+        return np.array([lookup.get(v, lookup.get(str(v))) for v in series], dtype=np.int64)
+
+    def to_dict(self) -> dict:
+        return dict(self.raw)
+
+
+def _read(source: PathLike | Mapping) -> tuple[dict, str]:
+    if isinstance(source, Mapping):
+        return dict(source), "<spec>"
+    path = Path(source)
+    label = path.name
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{source}: spec file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{source}: cannot read spec: {exc}") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise SpecError(f"{label}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {first}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{label}: a spec must be a mapping at the top level, got {type(data).__name__}")
+    return data, label
+
+
+def load_spec(source: PathLike | Mapping) -> Spec:
+    """Load and validate a spec from a YAML/JSON file or a mapping.
+
+    Parameters
+    ----------
+    source : path or mapping
+        A ``.yaml``/``.yml``/``.json`` file, or the already-parsed mapping.
+
+    Raises
+    ------
+    SpecError
+        One line: ``FILE: key.path: problem``.
+    """
+    data, label = _read(source)
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        err = errors[0]
+        raise SpecError(f"{label}: {_key_path(err.absolute_path)}: {err.message}")
+    return _build(data, label)
+
+
+def _build(data: dict, label: str) -> Spec:
+    def fail(path: str, message: str):
+        raise SpecError(f"{label}: {path}: {message}")
+
+    target = dict(data["target"])
+    groups = {k: float(v["shared_cost"]) for k, v in (data.get("groups") or {}).items()}
+    features: list[FeatureSpec] = []
+    names: set[str] = set()
+    for i, f in enumerate(data["features"]):
+        where = f"features[{i}]"
+        if f["name"] in names:
+            fail(f"{where}.name", f"duplicate feature name {f['name']!r}")
+        if f["name"] == target["name"]:
+            fail(f"{where}.name", f"{f['name']!r} is the target; it cannot also be a feature")
+        names.add(f["name"])
+        rng = f.get("range")
+        if rng is not None and not rng[0] < rng[1]:
+            fail(f"{where}.range", f"low {rng[0]} must be below high {rng[1]}")
+        if f.get("group") is not None and f["group"] not in groups:
+            fail(f"{where}.group", f"group {f['group']!r} is not declared under groups")
+        if f["type"] == "binary" and f.get("levels") is not None and len(f["levels"]) != 2:
+            fail(f"{where}.levels", f"a binary feature has 2 levels, got {len(f['levels'])}")
+        if f["type"] == "categorical" and f.get("levels") is None:
+            fail(f"{where}.levels", "a categorical feature needs its levels")
+        features.append(
+            FeatureSpec(
+                name=f["name"], type=f["type"], cost=float(f["cost"]), unit=f.get("unit"),
+                range=None if rng is None else (float(rng[0]), float(rng[1])),
+                levels=None if f.get("levels") is None else tuple(f["levels"]),
+                group=f.get("group"), panel=f.get("panel"),
+                available=f.get("available", "before_decision"), role=f.get("role", "measurement"),
+                sensitive=bool(f.get("sensitive", False)), description=f.get("description"),
+            )
+        )
+    for f in features:
+        if f.panel is not None and f.panel in names:
+            fail("features", f"panel name {f.panel!r} is also a feature name")
+        if f.panel is not None and f.panel in groups:
+            fail("features", f"panel name {f.panel!r} is also a group name")
+
+    use_case = dict(data.get("use_case") or {"kind": "risk_prediction"})
+    if "utility" in use_case:
+        if target["kind"] == "continuous":
+            fail("use_case.utility", "a utility matrix needs a classification target (binary or multiclass)")
+        classes = target.get("classes")
+        if classes is None:
+            fail("target.classes", "required when use_case.utility is given (it orders the utility's columns)")
+        actions = use_case.get("actions")
+        if actions is None:
+            fail("use_case.actions", "required when use_case.utility is given (it names the utility's rows)")
+        u = use_case["utility"]
+        if len(u) != len(actions):
+            fail("use_case.utility", f"has {len(u)} rows; expected {len(actions)}, one per action")
+        for a, row in enumerate(u):
+            if len(row) != len(classes):
+                fail(f"use_case.utility[{a}]", f"has {len(row)} entries; expected {len(classes)}, one per class in target.classes")
+    if target["kind"] == "binary" and target.get("classes") is not None and len(target["classes"]) != 2:
+        fail("target.classes", f"a binary target has 2 classes, got {len(target['classes'])}")
+    return Spec(
+        target=target, features=features, groups=groups, use_case=use_case,
+        name=data.get("name"), description=data.get("description"), currency=data.get("currency"),
+        source=label, raw=data,
+    )

@@ -1,0 +1,292 @@
+"""The value-of-information engine: rank a case's missing tests by value per cost, and say when to stop.
+
+For observed ``x_o`` and a candidate set ``S`` (a feature, a panel or a group),
+
+    V(S | x_o) = E_{x_S ~ p(x_S | x_o)} [ u(p(y | x_o, x_S)) ] − u(E_{x_S}[p(y | x_o, x_S)])
+
+with ``u = −H`` (EIG, nats) or ``u(p) = max_a Σ_y U[a, y] p(y)`` (EVSI, utility units).
+Draws of ``x_S`` come from the conditional model through scrambled Sobol normals shared
+by every candidate (common random numbers); ``R`` independent scrambles give the standard
+error. ``net_value = value − price × λ``; the engine recommends the best affordable test by
+``value_per_cost`` among those with positive net value, and recommends stopping when none has.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+from scipy.stats import qmc
+
+from acquire.costs import price
+from acquire.estimators.value import eig_classes, eig_gaussian, entropy, evsi_classes, mean_and_se
+from acquire.exceptions import AcquireError, DataError, NotFittedError
+from acquire.predictors.base import Predictor
+from acquire.spec import Spec
+
+__all__ = ["CandidateValue", "Ranking", "ValueOfInformation", "standard_normal_draws"]
+
+
+@dataclass
+class CandidateValue:
+    """One candidate test's value, price and derived ratios."""
+
+    feature: str
+    kind: str
+    members: tuple[str, ...]
+    cost: float
+    value: float
+    se: float
+    net_value: float
+    value_per_cost: float | None  # None when the test is free
+    within_budget: bool = True
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["members"] = list(self.members)
+        if self.kind == "feature":
+            del d["members"]
+        return d
+
+
+@dataclass
+class Ranking:
+    """The engine's answer for one case (see DESIGN.md, ``rank --format json``).
+
+    Attributes
+    ----------
+    candidates : list of CandidateValue
+        Sorted best first: free tests, then by ``value_per_cost``.
+    stop : bool
+        True when no affordable candidate has positive net value.
+    recommendation : str or None
+        The test to order next, or None when stopping.
+    """
+
+    case: dict
+    objective: str
+    current: dict
+    candidates: list[CandidateValue]
+    stop: bool
+    recommendation: str | None
+    stop_reason: str | None = None
+    exchange_rate: float = 0.0
+    budget: float | None = None
+    currency: str | None = None
+    n_draws: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = {
+            "case": self.case,
+            "objective": self.objective,
+            "current": self.current,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "stop": self.stop,
+            "recommendation": self.recommendation,
+            "stop_reason": self.stop_reason,
+            "exchange_rate": self.exchange_rate,
+            "budget": self.budget,
+            "currency": self.currency,
+            "n_draws": self.n_draws,
+        }
+        out.update(self.extra)
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per candidate, best first."""
+        rows = [c.to_dict() | {"members": ",".join(c.members)} for c in self.candidates]
+        return pd.DataFrame(rows, columns=["feature", "kind", "members", "cost", "value", "se", "net_value",
+                                           "value_per_cost", "within_budget"])
+
+    def __repr__(self) -> str:
+        what = f"recommend {self.recommendation}" if not self.stop else f"stop ({self.stop_reason})"
+        return f"<Ranking of {len(self.candidates)} candidate tests by {self.objective.upper()}: {what}>"
+
+
+def standard_normal_draws(n_replicates: int, n_per_replicate: int, dim: int, seed: int) -> np.ndarray:
+    """``(R, N, dim)`` standard normals from R independently scrambled Sobol sets (randomized QMC)."""
+    if dim == 0:
+        return np.zeros((n_replicates, n_per_replicate, 0))
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_replicates, n_per_replicate, dim))
+    for r in range(n_replicates):
+        u = qmc.Sobol(d=dim, scramble=True, seed=rng).random_base2(int(math.log2(n_per_replicate)))
+        out[r] = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+    return out
+
+
+class ValueOfInformation:
+    """Rank the missing tests of a case by their value of information per unit cost.
+
+    Parameters
+    ----------
+    predictor : Predictor
+        A fitted model of ``p(y | x)`` that accepts NaN.
+    conditional : object with ``sample_from_normals(x, normals)``
+        A fitted conditional model ``p(x_M | x_o)`` (e.g. :class:`~acquire.conditional.GaussianCopula`).
+    spec : Spec
+    objective : {"eig", "evsi"}, default="eig"
+    n_draws : int, default=1024
+        Draws of the missing features per candidate, over all replicates.
+    n_replicates : int, default=8
+        Independent scrambles; ``n_draws / n_replicates`` must be a power of two.
+    seed : int, default=0
+    budget : float or None, default=None
+        Money left for this case; dearer tests are not recommended.
+    exchange_rate : float or None, default=None
+        λ in ``net_value = value − cost × λ``; None takes the spec's
+        (``use_case.nats_per_cost`` for EIG, ``use_case.cost_per_utility`` for EVSI; 0 if absent).
+    include_groups : bool, default=True
+        Also offer each shared-cost group's missing members as one candidate.
+
+    Examples
+    --------
+    >>> from acquire import fit_model, datasets
+    >>> frame, spec = datasets.load("pima")
+    >>> model = fit_model(frame, spec, seed=0)
+    >>> ranking = model.ranker(objective="eig").rank({"age": 50, "bmi": 35.0, "npreg": 2})
+    >>> ranking.candidates[0].feature in spec.feature_names
+    True
+    """
+
+    _objectives = ("eig", "evsi")
+
+    def __init__(self, *, predictor: Predictor, conditional: Any, spec: Spec, objective: str = "eig",
+                 n_draws: int = 1024, n_replicates: int = 8, seed: int = 0, budget: float | None = None,
+                 exchange_rate: float | None = None, include_groups: bool = True):
+        self.predictor = predictor
+        self.conditional = conditional
+        self.spec = spec
+        self.objective = objective
+        self.n_draws = n_draws
+        self.n_replicates = n_replicates
+        self.seed = seed
+        self.budget = budget
+        self.exchange_rate = exchange_rate
+        self.include_groups = include_groups
+
+    # ---- checks -----------------------------------------------------------------------
+    def _validate_params(self) -> None:
+        if self.objective not in self._objectives:
+            raise AcquireError(f"objective must be one of {list(self._objectives)}, got {self.objective!r}")
+        if self.objective == "evsi":
+            if self.spec.utility is None:
+                raise AcquireError("objective 'evsi' needs use_case.actions and use_case.utility in the spec")
+        for name in ("n_draws", "n_replicates"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or v < 2:
+                raise AcquireError(f"{name} == {v!r}, must be an integer >= 2")
+        per = self.n_draws // self.n_replicates
+        if per * self.n_replicates != self.n_draws or per < 2 or per & (per - 1):
+            raise AcquireError(
+                f"n_draws / n_replicates must be a power of two >= 2 (scrambled Sobol sets); got {self.n_draws} / {self.n_replicates}"
+            )
+        for name in ("budget", "exchange_rate"):
+            v = getattr(self, name)
+            if v is not None and (not np.isfinite(v) or v < 0):
+                raise AcquireError(f"{name} == {v!r}, must be a finite number >= 0")
+        if not hasattr(self.predictor, "kind_"):
+            raise NotFittedError("the predictor is not fitted; call its 'fit' first")
+
+    # ---- the main call ------------------------------------------------------------------
+    def rank(self, case: Mapping[str, Any], *, case_id: Any = None) -> Ranking:
+        """Rank the missing tests of ``case`` (feature → value; absent or NaN = not measured)."""
+        self._validate_params()
+        x = self._encode_case(case)
+        names = self.spec.feature_names
+        observed = [names[j] for j in np.flatnonzero(~np.isnan(x))]
+        rate = self.spec.exchange_rate(self.objective) if self.exchange_rate is None else float(self.exchange_rate)
+
+        units = [u for u in self.spec.units(include_groups=self.include_groups) if any(m not in observed for m in u.members)]
+        columns = [[names.index(m) for m in u.members if m not in observed] for u in units]
+        values, ses = self.values(x, columns)
+
+        candidates = []
+        for u, v, s in zip(units, values, ses):
+            cost = price(self.spec, u, observed)
+            candidates.append(CandidateValue(
+                feature=u.name, kind=u.kind, members=tuple(m for m in u.members if m not in observed),
+                cost=round(cost, 10), value=float(v), se=float(s), net_value=float(v - cost * rate),
+                value_per_cost=None if cost == 0 else float(v / cost),
+                within_budget=self.budget is None or cost <= self.budget + 1e-12,
+            ))
+        candidates.sort(key=lambda c: (c.value_per_cost is not None, -(c.value_per_cost or 0.0), -c.value))
+        worth = [c for c in candidates if c.within_budget and c.net_value > 0]
+        if not candidates:
+            reason = "nothing left to measure"
+        elif not any(c.within_budget for c in candidates):
+            reason = "budget spent: no candidate fits the remaining budget"
+        elif not worth:
+            reason = "no affordable candidate has positive net value"
+        else:
+            reason = None
+        return Ranking(
+            case={"id": case_id, "observed": {n: _plain(case[n]) for n in observed if n in case}},
+            objective=self.objective, current=self.current(x), candidates=candidates,
+            stop=reason is not None, recommendation=None if reason else worth[0].feature, stop_reason=reason,
+            exchange_rate=rate, budget=self.budget, currency=self.spec.currency, n_draws=self.n_draws,
+        )
+
+    def values(self, x: np.ndarray, candidates: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Value and standard error of acquiring each candidate column set for the encoded row ``x``."""
+        if not candidates:
+            return np.zeros(0), np.zeros(0)
+        missing = np.flatnonzero(np.isnan(x))
+        per = self.n_draws // self.n_replicates
+        normals = standard_normal_draws(self.n_replicates, per, missing.size, self.seed)
+        joint = self.conditional.sample_from_normals(x, normals)  # (R, N, p): every missing feature drawn
+        rows = np.empty((len(candidates), self.n_replicates, per, x.size))
+        rows[:] = x
+        for c, cols in enumerate(candidates):
+            rows[c][..., cols] = joint[..., cols]
+        pred = self.predictor.predict_distribution(rows.reshape(-1, x.size))
+        pred = pred.reshape(len(candidates), self.n_replicates, per, pred.shape[-1])
+        if self.predictor.kind_ == "continuous":
+            if self.objective == "evsi":
+                raise AcquireError("objective 'evsi' needs a classification target; use 'eig' for a continuous one")
+            reps = eig_gaussian(np.ascontiguousarray(pred[..., 0]), np.ascontiguousarray(np.maximum(pred[..., 1], 1e-300)))
+        elif self.objective == "eig":
+            reps = eig_classes(np.ascontiguousarray(pred))
+        else:
+            reps = evsi_classes(np.ascontiguousarray(pred), np.ascontiguousarray(self.spec.utility))
+        return mean_and_se(reps)
+
+    def current(self, x: np.ndarray) -> dict:
+        """The prediction from what is observed now."""
+        p = self.predictor.predict_distribution(x[None, :])[0]
+        if self.predictor.kind_ == "continuous":
+            return {"mean": float(p[0]), "sd": float(np.sqrt(max(p[1], 0.0)))}
+        classes = self.spec.classes or list(range(p.size))
+        out: dict[str, Any] = {
+            "probabilities": {str(c): float(v) for c, v in zip(classes, p)},
+            "entropy": float(entropy(p[None, :].astype(np.float64))[0]),
+        }
+        U = self.spec.utility
+        if U is not None:
+            eu = U @ p
+            out["expected_utility"] = {a: float(v) for a, v in zip(self.spec.actions, eu)}
+            out["best_action"] = self.spec.actions[int(np.argmax(eu))]
+        return out
+
+    def _encode_case(self, case: Mapping[str, Any]) -> np.ndarray:
+        if isinstance(case, pd.Series):
+            case = case.to_dict()
+        if not isinstance(case, Mapping):
+            raise DataError(f"a case must be a mapping of feature name to value, got {type(case).__name__}")
+        self.spec.index_of(list(case))  # unknown names are an error
+        frame = pd.DataFrame([{n: case.get(n, np.nan) for n in self.spec.feature_names}])
+        return self.spec.encode(frame, what="case")[0]
+
+
+def _plain(v: Any) -> Any:
+    """A JSON-ready scalar."""
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return v
