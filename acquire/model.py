@@ -19,7 +19,7 @@ import pandas as pd
 from acquire._io import atomic_directory, sha256_file
 from acquire._typing import PathLike
 from acquire._version import __version__
-from acquire.conditional import GaussianCopula
+from acquire.conditional import ClassConditionalCopula, GaussianCopula, conditional_from_dict
 from acquire.evaluation import missingness_report
 from acquire.exceptions import AcquireError, ModelError
 from acquire.predictors import PREDICTORS, Predictor
@@ -40,12 +40,13 @@ class Model:
     ----------
     spec : Spec
     predictor : Predictor
-    conditional : GaussianCopula
+    conditional : ClassConditionalCopula or GaussianCopula
+        Class-conditional copulas for classification targets, one copula for continuous ones.
     metrics : dict
         Held-out calibration at several missingness levels (see :func:`fit_model`).
     """
 
-    def __init__(self, spec: Spec, predictor: Predictor, conditional: GaussianCopula, metrics: dict | None = None):
+    def __init__(self, spec: Spec, predictor: Predictor, conditional, metrics: dict | None = None):
         self.spec = spec
         self.predictor = predictor
         self.conditional = conditional
@@ -129,7 +130,11 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
         held = make(**params).fit(X[train], y[train], kind=kind, n_classes=n_classes, mask_units=units)
         metrics["by_missingness"] = missingness_report(held, X[test], y[test], units, seed=seed)
     fitted = make(**params).fit(X, y, kind=kind, n_classes=n_classes, mask_units=units)
-    conditional = GaussianCopula().fit(X, [f.is_discrete for f in spec.features])
+    discrete = [f.is_discrete for f in spec.features]
+    if kind == "continuous":
+        conditional = GaussianCopula().fit(X, discrete)
+    else:
+        conditional = ClassConditionalCopula().fit(X, discrete, y, n_classes)
     return Model(spec, fitted, conditional, metrics)
 
 
@@ -165,7 +170,7 @@ def load_model(directory: PathLike) -> Model:
             raise ModelError(f"{directory}: {name} does not match its checksum in the manifest (modified or truncated)")
     try:
         spec = load_spec(json.loads((directory / "spec.json").read_text("utf-8")))
-        conditional = GaussianCopula.from_dict(json.loads((directory / "conditional.json").read_text("utf-8")))
+        conditional = conditional_from_dict(json.loads((directory / "conditional.json").read_text("utf-8")))
         metrics = json.loads((directory / "metrics.json").read_text("utf-8"))
         meta = manifest["predictor"]
         predictor_cls = PREDICTORS.get(meta.get("name"))

@@ -238,8 +238,7 @@ class ValueOfInformation:
             return np.zeros(0), np.zeros(0)
         missing = np.flatnonzero(np.isnan(x))
         per = self.n_draws // self.n_replicates
-        normals = standard_normal_draws(self.n_replicates, per, missing.size, self.seed)
-        joint = self.conditional.sample_from_normals(x, normals)  # (R, N, p): every missing feature drawn
+        joint = self._joint_draws(x, missing.size, per)  # (R, N, p): every missing feature drawn
         rows = np.empty((len(candidates), self.n_replicates, per, x.size))
         rows[:] = x
         for c, cols in enumerate(candidates):
@@ -255,6 +254,15 @@ class ValueOfInformation:
         else:
             reps = evsi_classes(np.ascontiguousarray(pred), np.ascontiguousarray(self.spec.utility))
         return mean_and_se(reps)
+
+    def _joint_draws(self, x: np.ndarray, n_missing: int, per: int) -> np.ndarray:
+        """Joint draws of all missing features; a class mixture is weighted by the current prediction."""
+        if hasattr(self.conditional, "components_"):
+            normals = standard_normal_draws(self.n_replicates, per, n_missing + 1, self.seed)
+            weights = self.predictor.predict_distribution(x[None, :])[0]
+            return self.conditional.sample_from_normals(x, normals, class_probs=weights / weights.sum())
+        normals = standard_normal_draws(self.n_replicates, per, n_missing, self.seed)
+        return self.conditional.sample_from_normals(x, normals)
 
     def current(self, x: np.ndarray) -> dict:
         """The prediction from what is observed now."""

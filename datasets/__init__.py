@@ -15,7 +15,7 @@ import pandas as pd
 from acquire.exceptions import DataError
 from acquire.spec import Spec, load_spec
 
-__all__ = ["list_datasets", "load", "provenance", "data_path"]
+__all__ = ["list_datasets", "load", "describe", "provenance", "data_path"]
 
 
 def _root():
@@ -51,3 +51,24 @@ def load(name: str) -> tuple[pd.DataFrame, Spec]:
 def provenance(name: str) -> str:
     """The dataset's PROVENANCE.md text."""
     return _folder(name).joinpath("PROVENANCE.md").read_text("utf-8")
+
+
+def describe(name: str) -> dict:
+    """A summary for listings: name, description, rows, target, features with costs, groups."""
+    frame, spec = load(name)
+    return {
+        "name": name,
+        "description": " ".join((spec.description or "").split()),
+        "rows": int(len(frame)),
+        "n_features": len(spec.features),
+        "target": spec.target_name,
+        "target_kind": spec.target_kind,
+        "classes": spec.classes,
+        "currency": spec.currency,
+        "features": [
+            {k: v for k, v in {"name": f.name, "type": f.type, "cost": f.cost, "unit": f.unit, "group": f.group,
+                               "panel": f.panel, "role": f.role}.items() if v is not None}
+            for f in spec.features
+        ],
+        "groups": dict(spec.groups),
+    }

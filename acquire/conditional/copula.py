@@ -11,7 +11,7 @@ features is Gaussian conditioning in the latent space, so:
 Discrete features (binary, ordinal, categorical codes) map to latent intervals; an observed
 discrete value conditions at the midpoint of its interval (a documented approximation).
 The latent correlation is estimated robustly: Pearson correlation of rank-based normal
-scores (insensitive to outliers and monotone transforms), with Ledoit–Wolf shrinkage.
+scores (insensitive to outliers and monotone transforms), with a small ridge towards the identity.
 """
 
 from __future__ import annotations
@@ -96,6 +96,11 @@ class GaussianCopula:
     ----------
     max_knots : int, default=1000
         Most knots kept per continuous marginal (quantiles thin a longer sample).
+    ridge : float, default=1e-4
+        Shrinkage of the latent correlation towards the identity, ``(1 − ridge) R + ridge I``:
+        keeps nearly collinear features (radius, perimeter, area) positive definite without
+        blurring their dependence (Ledoit–Wolf shrank 0.998 to 0.988 on breast_cancer and
+        pushed joint draws off the data's manifold).
 
     Attributes
     ----------
@@ -106,14 +111,13 @@ class GaussianCopula:
     n_features_ : int
     """
 
-    def __init__(self, *, max_knots: int = 1000):
+    def __init__(self, *, max_knots: int = 1000, ridge: float = 1e-4):
         self.max_knots = max_knots
+        self.ridge = ridge
 
     # ---- fitting -------------------------------------------------------------------
     def fit(self, X: np.ndarray, discrete: list[bool]) -> "GaussianCopula":
         """Fit marginals and latent correlation. ``X`` is float (n, p) with NaN for missing."""
-        from sklearn.covariance import LedoitWolf
-
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(discrete):
             raise DataError(f"X has shape {X.shape}; expected (n, {len(discrete)}), one column per feature")
@@ -124,9 +128,10 @@ class GaussianCopula:
         for j, m in enumerate(self.marginals_):
             seen = ~np.isnan(X[:, j])
             scores[seen, j] = m.latent_point(X[seen, j])  # a missing entry stays at the latent mean 0
-        cov = LedoitWolf(assume_centered=True).fit(scores).covariance_
-        sd = np.sqrt(np.diag(cov))
-        self.correlation_ = cov / np.outer(sd, sd)
+        corr = np.corrcoef(scores, rowvar=False) if X.shape[1] > 1 else np.ones((1, 1))
+        corr = np.nan_to_num(np.atleast_2d(corr), nan=0.0)  # a constant column correlates with nothing
+        np.fill_diagonal(corr, 1.0)
+        self.correlation_ = (1.0 - self.ridge) * corr + self.ridge * np.eye(X.shape[1])
         self.n_features_ = X.shape[1]
         return self
 
@@ -199,6 +204,7 @@ class GaussianCopula:
             "kind": "gaussian_copula",
             "version": 1,
             "max_knots": self.max_knots,
+            "ridge": self.ridge,
             "marginals": [m.to_dict() for m in self.marginals_],
             "correlation": self.correlation_.tolist(),
         }
@@ -208,7 +214,7 @@ class GaussianCopula:
         try:
             if data.get("kind") != "gaussian_copula" or data.get("version") != 1:
                 raise ModelError(f"conditional model: expected kind 'gaussian_copula' version 1, got {data.get('kind')!r} {data.get('version')!r}")
-            obj = cls(max_knots=int(data["max_knots"]))
+            obj = cls(max_knots=int(data["max_knots"]), ridge=float(data["ridge"]))
             obj.marginals_ = [
                 _Marginal(np.asarray(m["values"], dtype=np.float64), np.asarray(m["u"], dtype=np.float64), bool(m["discrete"]))
                 for m in data["marginals"]

@@ -59,14 +59,18 @@ def random_masks(n_rows: int, units: Sequence[Sequence[int]], n_features: int, c
     """Boolean masks (copies·n_rows, n_features), True = hidden, for masked training.
 
     Copy 0 hides nothing; in every other copy each row draws a missingness rate
-    ``q ~ Uniform(0, 1)`` and hides each unit (a panel's members together) with probability q,
-    so the model sees every level of missingness that acquisition creates.
+    ``q ~ Uniform(0, 1)`` and hides with probability q either each unit (a panel's members
+    together; odd copies) or each single feature (even copies, so that cases holding part of
+    a panel are not off the training distribution). The model sees every level of
+    missingness that acquisition creates.
     """
     masks = np.zeros((copies * n_rows, n_features), dtype=bool)
+    singles = [[j] for j in range(n_features)]
     for c in range(1, copies):
+        by = units if c % 2 == 1 else singles
         rate = rng.uniform(size=(n_rows, 1))
-        hide_unit = rng.uniform(size=(n_rows, len(units))) < rate
+        hide = rng.uniform(size=(n_rows, len(by))) < rate
         block = masks[c * n_rows:(c + 1) * n_rows]
-        for u, members in enumerate(units):
-            block[:, list(members)] |= hide_unit[:, [u]]
+        for u, members in enumerate(by):
+            block[:, list(members)] |= hide[:, [u]]
     return masks

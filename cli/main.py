@@ -1,0 +1,77 @@
+"""The ``acquire`` click group: lazy subcommands and the one place errors become exit codes.
+
+Exit codes: 0 success; 2 a usage or input error (one line on stderr, no traceback);
+1 an internal error (one line; set ACQUIRE_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+_COMMANDS = {
+    "datasets": ("acquire.cli.datasets", "datasets"),
+    "fit": ("acquire.cli.fit", "fit"),
+    "rank": ("acquire.cli.rank", "rank"),
+}
+
+
+class InputError(click.ClickException):
+    """A user error: shown as one line, exit code 2."""
+
+    exit_code = 2
+
+
+class InternalError(click.ClickException):
+    exit_code = 1
+
+
+class LazyGroup(click.Group):
+    """Imports a subcommand's module only when it runs (keeps ``--help`` fast)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name not in _COMMANDS:
+            return None
+        module, attr = _COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
+            raise
+        except Exception as exc:  # the one choke point: library errors → exit codes
+            from acquire.exceptions import AcquireError
+
+            if os.environ.get("ACQUIRE_DEBUG"):
+                raise
+            if isinstance(exc, AcquireError):
+                raise InputError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+            if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+                raise InputError(f"{exc.strerror}: {exc.filename}") from None
+            raise InternalError(f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="acquire", prog_name="acquire")
+def cli() -> None:
+    """Rank which costly measurement to collect next, by value of information per cost."""
+
+
+def main() -> None:
+    try:
+        cli(prog_name="acquire")
+    except BrokenPipeError:  # `acquire ... | head`: the reader left; not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
