@@ -115,7 +115,8 @@ class Spec:
         return [pos[n] for n in names]
 
     def units(self, *, include_groups: bool = True) -> list[Unit]:
-        """Orderable tests: panels (members together), lone features, and groups of several units."""
+        """Orderable tests: panels (members together), lone features, and, per shared-cost group
+        with several units, one candidate holding every unit that needs the group's procedure."""
         units: list[Unit] = []
         seen_panels: set[str] = set()
         for f in self.features:
@@ -129,7 +130,7 @@ class Spec:
                 units.append(Unit(f.panel, members, "panel"))
         if include_groups:
             for g in self.groups:
-                members = tuple(u for u in units if all(self.feature(m).group == g for m in u.members))
+                members = tuple(u for u in units if any(self.feature(m).group == g for m in u.members))
                 if len(members) > 1:
                     units.append(Unit(g, tuple(m for u in members for m in u.members), "group"))
         return units

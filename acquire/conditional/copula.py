@@ -9,9 +9,10 @@ features is Gaussian conditioning in the latent space, so:
 - a set of missing features is drawn jointly: ``z_M = μ_M|o + L e``, ``x_j = F_j⁻¹(Φ(z_j))``.
 
 Discrete features (binary, ordinal, categorical codes) map to latent intervals; an observed
-discrete value conditions at the midpoint of its interval (a documented approximation).
-The latent correlation is estimated robustly: Pearson correlation of rank-based normal
-scores (insensitive to outliers and monotone transforms), with a small ridge towards the identity.
+discrete value conditions at its interval's truncated-normal mean (an approximation to
+integrating over the interval). The latent correlation is estimated robustly: Pearson
+correlation of rank-based normal scores (insensitive to outliers and monotone transforms),
+divided by the known attenuation of discretized scores, with a small ridge towards the identity.
 """
 
 from __future__ import annotations
@@ -67,15 +68,31 @@ class _Marginal:
         return np.interp(t, self.values, self.u, left=0.0, right=1.0)
 
     def latent_point(self, x: np.ndarray) -> np.ndarray:
-        """Where an observed value sits in the latent space (discrete: its interval's midpoint)."""
+        """Where an observed value sits in the latent space.
+
+        Continuous: ``Φ⁻¹(F(x))``. Discrete: the mean of the standard normal truncated to the
+        value's interval ``[a, b]``, ``(φ(a) − φ(b)) / (Φ(b) − Φ(a))``.
+        """
         x = np.asarray(x, dtype=np.float64)
-        if self.discrete:
-            k = np.clip(np.searchsorted(self.values, x, side="right") - 1, 0, self.values.size - 1)
-            lower = np.where(k > 0, self.u[np.clip(k - 1, 0, None)], 0.0)
-            mid = 0.5 * (lower + self.u[k])
-        else:
-            mid = np.interp(x, self.values, self.u)  # clipped to the observed range
-        return ndtri(np.clip(mid, _U_EPS, 1 - _U_EPS))
+        if not self.discrete:
+            u = np.interp(x, self.values, self.u)  # clipped to the observed range
+            return ndtri(np.clip(u, _U_EPS, 1 - _U_EPS))
+        k = np.clip(np.searchsorted(self.values, x, side="right") - 1, 0, self.values.size - 1)
+        return self._interval_means()[k]
+
+    def _interval_means(self) -> np.ndarray:
+        upper = np.clip(self.u, _U_EPS, 1 - _U_EPS)
+        lower = np.concatenate([[_U_EPS], upper[:-1]])
+        a, b = ndtri(lower), ndtri(upper)
+        return (norm_pdf(a) - norm_pdf(b)) / np.maximum(upper - lower, 1e-300)
+
+    def score_scale(self) -> float:
+        """``corr(z, s(z))`` between the latent and its score: 1 for continuous,
+        ``sd(s) = √(Σ_k p_k m_k²)`` for discrete (how much discretizing attenuates a correlation)."""
+        if not self.discrete:
+            return 1.0
+        p = np.diff(np.concatenate([[0.0], self.u]))
+        return float(np.sqrt(np.sum(p * self._interval_means() ** 2)))
 
     def ppf(self, q: np.ndarray) -> np.ndarray:
         """``F⁻¹(q)``: continuous interpolates within the observed range; discrete is a step."""
@@ -87,6 +104,20 @@ class _Marginal:
 
     def to_dict(self) -> dict:
         return {"values": self.values.tolist(), "u": self.u.tolist(), "discrete": self.discrete}
+
+
+def norm_pdf(z: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+
+
+def _nearest_correlation(corr: np.ndarray, floor: float = 1e-6) -> np.ndarray:
+    """Clip eigenvalues at ``floor`` and rescale to unit diagonal (a no-op for a valid matrix)."""
+    w, v = np.linalg.eigh(corr)
+    if w.min() >= floor:
+        return corr
+    fixed = (v * np.maximum(w, floor)) @ v.T
+    d = np.sqrt(np.diag(fixed))
+    return fixed / np.outer(d, d)
 
 
 class GaussianCopula:
@@ -130,8 +161,11 @@ class GaussianCopula:
             scores[seen, j] = m.latent_point(X[seen, j])  # a missing entry stays at the latent mean 0
         corr = np.corrcoef(scores, rowvar=False) if X.shape[1] > 1 else np.ones((1, 1))
         corr = np.nan_to_num(np.atleast_2d(corr), nan=0.0)  # a constant column correlates with nothing
+        # undo the attenuation of discretized scores: corr(s_i, s_j) ≈ ρ_ij c_i c_j
+        c = np.array([m.score_scale() for m in self.marginals_])
+        corr = np.clip(corr / np.outer(c, c), -0.999, 0.999)
         np.fill_diagonal(corr, 1.0)
-        self.correlation_ = (1.0 - self.ridge) * corr + self.ridge * np.eye(X.shape[1])
+        self.correlation_ = _nearest_correlation((1.0 - self.ridge) * corr + self.ridge * np.eye(X.shape[1]))
         self.n_features_ = X.shape[1]
         return self
 

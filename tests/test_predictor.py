@@ -1,0 +1,82 @@
+import json
+
+import numpy as np
+import pytest
+
+from acquire import ModelError, fit_model, load_model
+from acquire.predictors import XGBoostPredictor
+
+
+def test_masked_xgboost_is_calibrated_on_held_out_pima(pima_model):
+    report = {r["missing_fraction"]: r for r in pima_model.metrics["by_missingness"]}
+    assert set(report) == {0.0, 0.25, 0.5, 0.75}
+    assert report[0.0]["auroc"] > 0.78 and report[0.0]["log_loss"] < 0.55
+    # performance degrades gracefully, not catastrophically, as tests go missing
+    assert report[0.5]["auroc"] > 0.7
+    assert report[0.75]["log_loss"] < 0.693 + 0.05  # no worse than a coin plus a little
+
+
+def test_breast_cancer_model(breast_cancer):
+    frame, spec = breast_cancer
+    model = fit_model(frame, spec, seed=0, predictor_params={"n_estimators": 100})
+    assert model.metrics["by_missingness"][0]["auroc"] > 0.97
+    ranking = model.rank({"mean_radius": 20.0, "mean_texture": 25.0, "radius_error": 1.0, "worst_radius": 25.0,
+                          "texture_error": 1.0, "worst_texture": 30.0})
+    kinds = {c.feature: c.kind for c in ranking.candidates}
+    assert kinds["aspirate"] == "group" and kinds["area"] == "panel" and "radius" not in kinds
+    # the aspirate is already paid (radius and texture were measured): a panel costs its members' own costs
+    for c in ranking.candidates:
+        if c.kind == "panel":
+            assert c.cost == pytest.approx(sum(model.spec.feature(m).cost for m in c.members))
+            assert c.cost == pytest.approx(2 * model.spec.feature(c.members[0]).cost)  # mean_ member is half
+    group = next(c for c in ranking.candidates if c.kind == "group")
+    assert group.value >= max(c.value for c in ranking.candidates if c.kind == "panel") - 3 * group.se
+
+
+def test_model_directory_round_trip(pima_model, pima_model_dir):
+    loaded = load_model(pima_model_dir)
+    X = np.array([[np.nan, 140.0, 70.0, np.nan, 33.0, 0.5, 50.0], [2, 90, np.nan, 20, 25, np.nan, 30]], dtype=float)
+    np.testing.assert_array_equal(loaded.predictor.predict_distribution(X), pima_model.predictor.predict_distribution(X))
+    case = {"age": 50, "bmi": 33.0}
+    assert loaded.rank(case).to_dict() == pima_model.rank(case).to_dict()
+    manifest = json.loads((pima_model_dir / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"conditional.json", "metrics.json", "predictor.ubj", "spec.json"}
+    assert not any(p.suffix in {".pkl", ".pickle", ".joblib"} for p in pima_model_dir.iterdir())
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: (d / "predictor.ubj").write_bytes((d / "predictor.ubj").read_bytes()[:100]), "predictor.ubj does not match its checksum"),
+    (lambda d: (d / "conditional.json").write_text("{}"), "conditional.json does not match its checksum"),
+    (lambda d: (d / "spec.json").unlink(), "file 'spec.json' listed in the manifest is missing"),
+    (lambda d: (d / "manifest.json").write_text("{not json"), "manifest.json: unreadable"),
+    (lambda d: (d / "manifest.json").unlink(), "not an acquire model (no manifest.json)"),
+])
+def test_corrupt_model_directories_are_refused(pima_model, tmp_path, damage, message):
+    d = pima_model.save(tmp_path / "m")
+    damage(d)
+    with pytest.raises(ModelError) as err:
+        load_model(d)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_save_is_atomic_and_refuses_foreign_folders(pima_model, tmp_path):
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("mine")
+    with pytest.raises(Exception, match="not an acquire model; refusing to overwrite"):
+        pima_model.save(foreign)
+    assert (foreign / "keep.txt").read_text() == "mine"
+    d = pima_model.save(tmp_path / "m")
+    pima_model.save(d)  # replacing our own model is fine
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "notes"]  # no temporary folders left
+
+
+def test_continuous_target_predicts_mean_and_variance():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    y = 2 * X[:, 0] + rng.normal(scale=0.5 + (X[:, 1] > 0), size=600)
+    model = XGBoostPredictor(n_estimators=60, mask_copies=4).fit(X, y, kind="continuous")
+    full = model.predict_distribution(np.array([[1.0, -1.0, 0.0], [1.0, 1.0, 0.0]]))
+    assert full[0, 0] == pytest.approx(2.0, abs=0.5) and full[1, 1] > full[0, 1]  # heteroscedastic
+    hidden = model.predict_distribution(np.array([[np.nan, -1.0, 0.0]]))
+    assert hidden[0, 1] > full[0, 1]  # hiding the strong feature raises the variance
