@@ -11,7 +11,7 @@ import json
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -96,7 +96,7 @@ def _mask_units(spec: Spec) -> list[list[int]]:
 
 
 def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", seed: int = 0, holdout: float = 0.2,
-              predictor_params: dict | None = None) -> Model:
+              predictor_params: dict | None = None, progress: Callable[[str], None] | None = None) -> Model:
     """Fit the conditional model and the predictor on ``frame``; report held-out calibration.
 
     The predictor is first fitted on a seeded, stratified ``1 − holdout`` split and scored on
@@ -116,6 +116,8 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
     if kind != "continuous" and len(np.unique(y)) < 2:
         raise AcquireError("data: the target has a single class; nothing to predict")
     units = _mask_units(spec)
+    if progress is not None:
+        progress(f"fitting {predictor} and the conditional model on {len(frame)} rows (seed {seed})...")
     params = dict(predictor_params or {})
     params.setdefault("seed", seed)
     make = PREDICTORS[predictor]

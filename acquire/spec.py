@@ -170,34 +170,64 @@ class Spec:
 
     def _encode_column(self, f: FeatureSpec, col: pd.Series, what: str) -> np.ndarray:
         if f.levels is not None:
-            codes = {lvl: i for i, lvl in enumerate(f.levels)}
-            codes.update({str(lvl): i for i, lvl in enumerate(f.levels)})
-            values = np.full(len(col), np.nan)
-            for i, (row, v) in enumerate(col.items()):
-                if pd.isna(v):
-                    continue
-                if v not in codes and str(v) not in codes:
-                    raise DataError(f"{what}: row {row}, column {f.name!r}: unknown level {v!r}; expected one of {list(f.levels)}")
-                values[i] = codes.get(v, codes.get(str(v)))
-            return values
-        numeric = pd.to_numeric(col, errors="coerce")
-        bad = numeric.isna() & col.notna()
-        if bad.any():
-            row = bad.idxmax()
-            raise DataError(f"{what}: row {row}, column {f.name!r}: {col[row]!r} is not a number")
-        values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-        if np.isinf(values).any():
-            row = col.index[int(np.flatnonzero(np.isinf(values))[0])]
-            raise DataError(f"{what}: row {row}, column {f.name!r}: infinite value")
+            values = np.array([self._level_code(f, v, what, row) for row, v in col.items()], dtype=np.float64)
+        else:
+            numeric = pd.to_numeric(col, errors="coerce")
+            bad = numeric.isna() & col.notna()
+            if bad.any():
+                row = bad.idxmax()
+                raise DataError(f"{what}: row {row}, column {f.name!r}: {col[row]!r} is not a number")
+            values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+        self._check_values(f, values, col.index, what)
+        return values
+
+    @staticmethod
+    def _level_code(f: FeatureSpec, v: Any, what: str, row: Any) -> float:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return np.nan
+        for i, level in enumerate(f.levels):
+            if v == level or str(v) == str(level):
+                return float(i)
+        raise DataError(f"{what}: row {row}, column {f.name!r}: unknown level {v!r}; expected one of {list(f.levels)}")
+
+    @staticmethod
+    def _check_values(f: FeatureSpec, values: np.ndarray, rows: Sequence[Any], what: str) -> None:
+        """Reject inf and values outside the declared range, naming the first offending row."""
+        where = f"{what}: "
+        inf = np.isinf(values)
+        if inf.any():
+            i = int(np.flatnonzero(inf)[0])
+            raise DataError(f"{where}row {rows[i]}, column {f.name!r}: infinite value")
         if f.range is not None:
             lo, hi = f.range
             out = (values < lo) | (values > hi)
             if out.any():
                 i = int(np.flatnonzero(out)[0])
                 raise DataError(
-                    f"{what}: row {col.index[i]}, column {f.name!r}: {values[i]:g} is outside the spec's range [{lo:g}, {hi:g}]"
+                    f"{where}row {rows[i]}, column {f.name!r}: {values[i]:g} is outside the spec's range [{lo:g}, {hi:g}]"
                 )
-        return values
+
+    def encode_case(self, case: Mapping[str, Any]) -> np.ndarray:
+        """One case (feature → value; absent or NaN = not measured) as a float row; unknown names are errors."""
+        if isinstance(case, pd.Series):
+            case = case.to_dict()
+        if not isinstance(case, Mapping):
+            raise DataError(f"a case must be a mapping of feature name to value, got {type(case).__name__}")
+        self.index_of(list(case))
+        x = np.full(len(self.features), np.nan)
+        for j, f in enumerate(self.features):
+            v = case.get(f.name)
+            if f.levels is not None:
+                x[j] = self._level_code(f, v, "case", 0)
+            elif v is not None and not (isinstance(v, float) and np.isnan(v)):
+                if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating, str)):
+                    raise DataError(f"case: row 0, column {f.name!r}: {v!r} is not a number")
+                try:
+                    x[j] = float(v)
+                except ValueError:
+                    raise DataError(f"case: row 0, column {f.name!r}: {v!r} is not a number") from None
+            self._check_values(f, x[j:j + 1], [0], "case")
+        return x
 
     def encode_target(self, series: pd.Series, *, what: str = "data") -> np.ndarray:
         """Class indices (classification, order of ``target.classes``) or floats (continuous)."""

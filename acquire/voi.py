@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Mapping
 
 import numpy as np
@@ -24,7 +25,7 @@ from scipy.stats import qmc
 
 from acquire.costs import price
 from acquire.estimators.value import eig_classes, eig_gaussian, entropy, evsi_classes, mean_and_se
-from acquire.exceptions import AcquireError, DataError, NotFittedError
+from acquire.exceptions import AcquireError, NotFittedError
 from acquire.predictors.base import Predictor
 from acquire.spec import Spec
 
@@ -108,8 +109,12 @@ class Ranking:
         return f"<Ranking of {len(self.candidates)} candidate tests by {self.objective.upper()}: {what}>"
 
 
+@lru_cache(maxsize=64)
 def standard_normal_draws(n_replicates: int, n_per_replicate: int, dim: int, seed: int) -> np.ndarray:
-    """``(R, N, dim)`` standard normals from R independently scrambled Sobol sets (randomized QMC)."""
+    """``(R, N, dim)`` standard normals from R independently scrambled Sobol sets (randomized QMC).
+
+    Cached and read-only: the same seed gives the same draws for every case (common random numbers).
+    """
     if dim == 0:
         return np.zeros((n_replicates, n_per_replicate, 0))
     rng = np.random.default_rng(seed)
@@ -117,6 +122,7 @@ def standard_normal_draws(n_replicates: int, n_per_replicate: int, dim: int, see
     for r in range(n_replicates):
         u = qmc.Sobol(d=dim, scramble=True, seed=rng).random_base2(int(math.log2(n_per_replicate)))
         out[r] = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+    out.flags.writeable = False
     return out
 
 
@@ -197,7 +203,7 @@ class ValueOfInformation:
     def rank(self, case: Mapping[str, Any], *, case_id: Any = None) -> Ranking:
         """Rank the missing tests of ``case`` (feature → value; absent or NaN = not measured)."""
         self._validate_params()
-        x = self._encode_case(case)
+        x = self.spec.encode_case(case)
         names = self.spec.feature_names
         observed = [names[j] for j in np.flatnonzero(~np.isnan(x))]
         rate = self.spec.exchange_rate(self.objective) if self.exchange_rate is None else float(self.exchange_rate)
@@ -280,15 +286,6 @@ class ValueOfInformation:
             out["expected_utility"] = {a: float(v) for a, v in zip(self.spec.actions, eu)}
             out["best_action"] = self.spec.actions[int(np.argmax(eu))]
         return out
-
-    def _encode_case(self, case: Mapping[str, Any]) -> np.ndarray:
-        if isinstance(case, pd.Series):
-            case = case.to_dict()
-        if not isinstance(case, Mapping):
-            raise DataError(f"a case must be a mapping of feature name to value, got {type(case).__name__}")
-        self.spec.index_of(list(case))  # unknown names are an error
-        frame = pd.DataFrame([{n: case.get(n, np.nan) for n in self.spec.feature_names}])
-        return self.spec.encode(frame, what="case")[0]
 
 
 def _plain(v: Any) -> Any:

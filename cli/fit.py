@@ -31,8 +31,8 @@ def fit(dataset, data, spec_path, predictor, out, holdout, fmt, seed, quiet) -> 
     frame, spec = load_source(dataset, data, spec_path)
     if spec is None:
         raise click.UsageError("--data needs --spec SPEC")
-    note(quiet, f"fitting {predictor} and the conditional model on {len(frame)} rows (seed {seed})...")
-    model = fit_model(frame, spec, predictor=predictor, seed=seed, holdout=holdout)
+    model = fit_model(frame, spec, predictor=predictor, seed=seed, holdout=holdout,
+                      progress=lambda message: note(quiet, message))
     model.save(out)
     report = model.metrics.get("by_missingness", [])
     if fmt == "json":

@@ -57,10 +57,12 @@ def rank(dataset, model_dir, data, row, observed, case_json, objective, budget, 
     else:
         case = case_from_json(case_json)
         label = "from --case"
+    spec.encode_case(case)  # fail fast on a bad case, before any fitting
     if dataset is not None:
         train = frame.drop(index=frame.index[row]) if row is not None else frame
-        note(quiet, f"fitting xgboost on {len(train)} rows of {dataset} (the ranked row left out; seed {seed})...")
-        model = fit_model(train, spec, seed=seed, holdout=0)
+        left_out = " (the ranked row left out)" if row is not None else ""
+        model = fit_model(train, spec, seed=seed, holdout=0,
+                          progress=lambda message: note(quiet, f"{dataset}{left_out}: {message}"))
     per = max(2, 1 << (max(draws // 8, 2).bit_length() - 1))
     ranking = model.rank(case, case_id=row if row is not None else None, objective=objective, budget=budget,
                          exchange_rate=exchange_rate, n_draws=per * 8, n_replicates=8, seed=seed)
