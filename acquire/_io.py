@@ -1,4 +1,4 @@
-"""Files written atomically (temporary file, fsync, rename) and checksummed; inputs are never touched."""
+"""Folders written atomically (temporary folder, fsync, rename) and files checksummed; inputs are never touched."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Iterator
 
 from acquire.exceptions import AcquireError
 
-__all__ = ["atomic_write_text", "atomic_directory", "sha256_file"]
+__all__ = ["atomic_directory", "sha256_file"]
 
 
 def sha256_file(path: Path) -> str:
@@ -36,24 +36,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_text(path: Path | str, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one, never a part."""
-    path = Path(path)
-    if not path.parent.exists():
-        raise AcquireError(f"{path}: the folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @contextmanager
 def atomic_directory(target: Path | str, *, marker: str) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``target``; on success it replaces ``target``.
@@ -70,6 +52,9 @@ def atomic_directory(target: Path | str, *, marker: str) -> Iterator[Path]:
     if target.is_dir() and any(target.iterdir()) and not (target / marker).exists():
         raise AcquireError(f"{target}: folder exists, is not empty and is not an acquire model; refusing to overwrite it")
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a model folder is shared like any other
     try:
         yield tmp
         for f in tmp.iterdir():
