@@ -7,7 +7,8 @@ For observed ``x_o`` and a candidate set ``S`` (a feature, a panel or a group),
 with ``u = −H`` (EIG, nats) or ``u(p) = max_a Σ_y U[a, y] p(y)`` (EVSI, utility units).
 Draws of ``x_S`` come from the conditional model through scrambled Sobol normals shared
 by every candidate (common random numbers); ``R`` independent scrambles give the standard
-error. ``net_value = value − price × λ``; the engine recommends the best affordable test by
+error. Single tests of a tree ensemble are valued exactly instead (:mod:`acquire.exact`,
+``se = 0``). ``net_value = value − price × λ``; the engine recommends the best affordable test by
 ``value_per_cost`` among those with positive net value, and recommends stopping when none has.
 """
 
@@ -25,6 +26,7 @@ from scipy.stats import qmc
 
 from acquire.costs import price
 from acquire.estimators.value import eig_classes, eig_gaussian, entropy, evsi_classes, mean_and_se
+from acquire.exact import ExactTreeValue, supports_exact
 from acquire.exceptions import AcquireError, NotFittedError
 from acquire.predictors.base import Predictor
 from acquire.spec import Spec
@@ -45,6 +47,7 @@ class CandidateValue:
     net_value: float
     value_per_cost: float | None  # None when the test is free
     within_budget: bool = True
+    method: str = "mc"  # "exact" (no Monte Carlo error, se = 0) or "mc"
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -149,6 +152,10 @@ class ValueOfInformation:
         (``use_case.nats_per_cost`` for EIG, ``use_case.cost_per_utility`` for EVSI; 0 if absent).
     include_groups : bool, default=True
         Also offer each shared-cost group's missing members as one candidate.
+    method : {"auto", "exact", "mc"}, default="auto"
+        "auto" values single-feature candidates exactly when the predictor is a tree ensemble
+        (:mod:`acquire.exact`) and uses Monte Carlo for panels, groups and other predictors;
+        "exact" requires the exact path for single features; "mc" never uses it.
 
     Examples
     --------
@@ -164,7 +171,7 @@ class ValueOfInformation:
 
     def __init__(self, *, predictor: Predictor, conditional: Any, spec: Spec, objective: str = "eig",
                  n_draws: int = 1024, n_replicates: int = 8, seed: int = 0, budget: float | None = None,
-                 exchange_rate: float | None = None, include_groups: bool = True):
+                 exchange_rate: float | None = None, include_groups: bool = True, method: str = "auto"):
         self.predictor = predictor
         self.conditional = conditional
         self.spec = spec
@@ -175,9 +182,14 @@ class ValueOfInformation:
         self.budget = budget
         self.exchange_rate = exchange_rate
         self.include_groups = include_groups
+        self.method = method
 
     # ---- checks -----------------------------------------------------------------------
     def _validate_params(self) -> None:
+        if self.method not in ("auto", "exact", "mc"):
+            raise AcquireError(f"method must be one of ['auto', 'exact', 'mc'], got {self.method!r}")
+        if self.method == "exact" and not supports_exact(self.predictor, self.conditional):
+            raise AcquireError("method 'exact' needs a tree-ensemble predictor (xgboost) and a copula conditional model")
         if self.objective not in self._objectives:
             raise AcquireError(f"objective must be one of {list(self._objectives)}, got {self.objective!r}")
         if self.objective == "evsi":
@@ -210,16 +222,16 @@ class ValueOfInformation:
 
         units = [u for u in self.spec.units(include_groups=self.include_groups) if any(m not in observed for m in u.members)]
         columns = [[names.index(m) for m in u.members if m not in observed] for u in units]
-        values, ses = self.values(x, columns)
+        values, ses, methods = self.values(x, columns)
 
         candidates = []
-        for u, v, s in zip(units, values, ses):
+        for u, v, s, how in zip(units, values, ses, methods):
             cost = price(self.spec, u, observed)
             candidates.append(CandidateValue(
                 feature=u.name, kind=u.kind, members=tuple(m for m in u.members if m not in observed),
                 cost=round(cost, 10), value=float(v), se=float(s), net_value=float(v - cost * rate),
                 value_per_cost=None if cost == 0 else float(v / cost),
-                within_budget=self.budget is None or cost <= self.budget + 1e-12,
+                within_budget=self.budget is None or cost <= self.budget + 1e-12, method=how,
             ))
         candidates.sort(key=lambda c: (c.value_per_cost is not None, -(c.value_per_cost or 0.0), -c.value))
         worth = [c for c in candidates if c.within_budget and c.net_value > 0]
@@ -238,8 +250,35 @@ class ValueOfInformation:
             exchange_rate=rate, budget=self.budget, currency=self.spec.currency, n_draws=self.n_draws,
         )
 
-    def values(self, x: np.ndarray, candidates: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """Value and standard error of acquiring each candidate column set for the encoded row ``x``."""
+    def values(self, x: np.ndarray, candidates: list[list[int]]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Value, standard error and method ("exact"/"mc") of acquiring each candidate column set
+        for the encoded row ``x``."""
+        values, ses = np.zeros(len(candidates)), np.zeros(len(candidates))
+        exact = self.method != "mc" and supports_exact(self.predictor, self.conditional)
+        single = [c for c, cols in enumerate(candidates) if exact and len(cols) == 1]
+        if single:
+            values[single] = self._exact().values(x, [candidates[c][0] for c in single], self._class_weights(x))
+        rest = [c for c in range(len(candidates)) if c not in set(single)]
+        if rest:
+            values[rest], ses[rest] = self.monte_carlo_values(x, [candidates[c] for c in rest])
+        return values, ses, ["exact" if c in set(single) else "mc" for c in range(len(candidates))]
+
+    def _exact(self) -> ExactTreeValue:
+        key = (id(self.predictor), self.objective)
+        if getattr(self, "_exact_cache", (None,))[0] != key:
+            self._exact_cache = (key, ExactTreeValue(self.predictor, self.conditional, self.objective,
+                                                     None if self.spec.utility is None else np.ascontiguousarray(self.spec.utility)))
+        return self._exact_cache[1]
+
+    def _class_weights(self, x: np.ndarray) -> np.ndarray | None:
+        """The current class probabilities that weight a class-mixture conditional model."""
+        if not hasattr(self.conditional, "components_"):
+            return None
+        weights = self.predictor.predict_distribution(x[None, :])[0]
+        return weights / weights.sum()
+
+    def monte_carlo_values(self, x: np.ndarray, candidates: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Monte Carlo value and standard error of each candidate column set (common random numbers)."""
         if not candidates:
             return np.zeros(0), np.zeros(0)
         missing = np.flatnonzero(np.isnan(x))
@@ -251,22 +290,27 @@ class ValueOfInformation:
             rows[c][..., cols] = joint[..., cols]
         pred = self.predictor.predict_distribution(rows.reshape(-1, x.size))
         pred = pred.reshape(len(candidates), self.n_replicates, per, pred.shape[-1])
+        if self.predictor.kind_ == "continuous" and self.objective == "evsi":
+            raise AcquireError("objective 'evsi' needs a classification target; use 'eig' for a continuous one")
+        replicates = self._kernel(pred)
+        pooled = self._kernel(pred.reshape(len(candidates), 1, -1, pred.shape[-1]))[:, 0]
+        # the point estimate pools all R·N draws (the plug-in H(p̄) is biased by about −V/N, so
+        # pooling shrinks the bias R-fold); the replicates' spread gives its standard error
+        return pooled, mean_and_se(replicates)[1]
+
+    def _kernel(self, pred: np.ndarray) -> np.ndarray:
         if self.predictor.kind_ == "continuous":
-            if self.objective == "evsi":
-                raise AcquireError("objective 'evsi' needs a classification target; use 'eig' for a continuous one")
-            reps = eig_gaussian(np.ascontiguousarray(pred[..., 0]), np.ascontiguousarray(np.maximum(pred[..., 1], 1e-300)))
-        elif self.objective == "eig":
-            reps = eig_classes(np.ascontiguousarray(pred))
-        else:
-            reps = evsi_classes(np.ascontiguousarray(pred), np.ascontiguousarray(self.spec.utility))
-        return mean_and_se(reps)
+            return eig_gaussian(np.ascontiguousarray(pred[..., 0]), np.ascontiguousarray(np.maximum(pred[..., 1], 1e-300)))
+        if self.objective == "eig":
+            return eig_classes(np.ascontiguousarray(pred))
+        return evsi_classes(np.ascontiguousarray(pred), np.ascontiguousarray(self.spec.utility))
 
     def _joint_draws(self, x: np.ndarray, n_missing: int, per: int) -> np.ndarray:
         """Joint draws of all missing features; a class mixture is weighted by the current prediction."""
-        if hasattr(self.conditional, "components_"):
+        weights = self._class_weights(x)
+        if weights is not None:
             normals = standard_normal_draws(self.n_replicates, per, n_missing + 1, self.seed)
-            weights = self.predictor.predict_distribution(x[None, :])[0]
-            return self.conditional.sample_from_normals(x, normals, class_probs=weights / weights.sum())
+            return self.conditional.sample_from_normals(x, normals, class_probs=weights)
         normals = standard_normal_draws(self.n_replicates, per, n_missing, self.seed)
         return self.conditional.sample_from_normals(x, normals)
 

@@ -59,11 +59,11 @@ class _Marginal:
             values, u = np.array([values[0], values[0] + 1e-12]), np.array([0.5 - 1e-6, 0.5 + 1e-6])
         return cls(values, u, False)
 
-    def cdf(self, t: np.ndarray) -> np.ndarray:
-        """``F(t)`` (continuous: interpolated; discrete: step, P(X ≤ t))."""
+    def cdf(self, t: np.ndarray, strict: bool = False) -> np.ndarray:
+        """``F(t) = P(X ≤ t)``, or ``P(X < t)`` with ``strict`` (continuous: interpolated; discrete: step)."""
         t = np.asarray(t, dtype=np.float64)
         if self.discrete:
-            k = np.searchsorted(self.values, t, side="right") - 1
+            k = np.searchsorted(self.values, t, side="left" if strict else "right") - 1
             return np.where(k < 0, 0.0, self.u[np.clip(k, 0, None)])
         return np.interp(t, self.values, self.u, left=0.0, right=1.0)
 
@@ -175,15 +175,24 @@ class GaussianCopula:
 
     # ---- conditioning ----------------------------------------------------------------
     def latent_conditional(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(missing, μ, Σ)`` of the latent ``z_M | x_o`` for a row ``x`` with NaN for missing."""
+        """``(missing, μ, Σ)`` of the latent ``z_M | x_o`` for a row ``x`` with NaN for missing.
+
+        The last row's answer is remembered, so asking about several features of one case
+        conditions once.
+        """
         self._check_fitted()
         x = np.asarray(x, dtype=np.float64)
         if x.shape != (self.n_features_,):
             raise DataError(f"a case has {x.size} values; expected {self.n_features_}, one per feature")
+        key = x.tobytes()
+        memo = getattr(self, "_memo", None)
+        if memo is not None and memo[0] == key:
+            return memo[1]
         observed = np.flatnonzero(~np.isnan(x))
         missing = np.flatnonzero(np.isnan(x))
         z_o = np.array([self.marginals_[j].latent_point(x[j]) for j in observed], dtype=np.float64)
         mu, cov = condition_gaussian(np.zeros(self.n_features_), self.correlation_, observed, z_o)
+        self._memo = (key, (missing, mu, cov))
         return missing, mu, cov
 
     def cdf(self, x: np.ndarray, feature: int, t: np.ndarray) -> np.ndarray:
@@ -194,6 +203,16 @@ class GaussianCopula:
         with np.errstate(divide="ignore"):
             z = ndtri(u)
         return ndtr((z - mu[k]) / np.sqrt(cov[k, k]))
+
+    def interval_probabilities(self, x: np.ndarray, feature: int, breaks: np.ndarray) -> np.ndarray:
+        """``P(x_feature ∈ interval k | x_o)`` for the K+1 intervals cut by increasing ``breaks``
+        (interval k is ``[b_{k−1}, b_k)``, the way a tree splits: left iff ``x < b``)."""
+        missing, mu, cov = self.latent_conditional(x)
+        k = self._position(missing, feature)
+        u = np.clip(self.marginals_[feature].cdf(breaks, strict=True), 0.0, 1.0)
+        with np.errstate(divide="ignore"):
+            below = ndtr((ndtri(u) - mu[k]) / np.sqrt(cov[k, k]))
+        return np.diff(np.concatenate([[0.0], below, [1.0]]))
 
     def ppf(self, x: np.ndarray, feature: int, q: np.ndarray) -> np.ndarray:
         """Quantiles of ``x_feature | x_o`` at probabilities ``q``."""

@@ -77,6 +77,12 @@ class ClassConditionalCopula:
         w = self._weights(class_probs)
         return sum(wk * comp.cdf(x, feature, t) for wk, comp in zip(w, self.components_))
 
+    def interval_probabilities(self, x: np.ndarray, feature: int, breaks: np.ndarray,
+                               class_probs: np.ndarray | None = None) -> np.ndarray:
+        """``Σ_y w_y P_y(x_feature ∈ interval k | x_o)``; see :meth:`GaussianCopula.interval_probabilities`."""
+        w = self._weights(class_probs)
+        return sum(wk * comp.interval_probabilities(x, feature, breaks) for wk, comp in zip(w, self.components_))
+
     def to_dict(self) -> dict:
         self._weights(None)
         return {"kind": "class_conditional_copula", "version": 1, "priors": self.priors_.tolist(),

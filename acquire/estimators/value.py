@@ -1,11 +1,18 @@
-"""Value-of-information kernels over prediction tensors (numba; arrays in, arrays out).
+"""Value-of-information kernels (numba; arrays in, arrays out).
 
-Every kernel takes predictions for draws of the candidate measurements, laid out as
-``(candidate, replicate, draw, ...)``, and returns one value per candidate and replicate.
-The value is computed against the *mixture* of the draws' predictions, so it is the
-mutual information / decision value of the model's own predictive law and is ≥ 0 by
-Jensen's inequality. Replicates are independent randomizations (scrambled Sobol sets);
-their spread gives the standard error (:func:`mean_and_se`).
+The core kernels value a *weighted* set of possible results of a test: result ``k`` has
+probability ``w_k`` and leads to the predictive distribution ``p_k``. The value is computed
+against the mixture ``p̄ = Σ_k w_k p_k``, so it is the mutual information / decision value
+of the model's own predictive law and is ≥ 0 by Jensen's inequality:
+
+- EIG  ``= H(p̄) − Σ_k w_k H(p_k)``;
+- EVSI ``= Σ_k w_k max_a (U p_k)_a − max_a (U p̄)_a``;
+- Gaussian EIG ``= ½ log(Σ_k w_k (σ²_k + (μ_k − μ̄)²)) − Σ_k w_k ½ log σ²_k``.
+
+Monte Carlo draws are the case ``w_k = 1/N``; the exact tree estimator passes interval masses.
+The ``*_classes``/``eig_gaussian`` kernels run the Monte Carlo layout ``(candidate, replicate,
+draw, ...)``; replicates are independent randomizations whose spread is the standard error
+(:func:`mean_and_se`).
 """
 
 from __future__ import annotations
@@ -13,10 +20,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["eig_classes", "evsi_classes", "eig_gaussian", "entropy", "mean_and_se"]
+__all__ = ["eig_weighted", "evsi_weighted", "eig_gaussian_weighted", "eig_classes", "evsi_classes",
+           "eig_gaussian", "entropy", "mean_and_se"]
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True)
 def _entropy_row(p: np.ndarray) -> float:
     h = 0.0
     for k in range(p.shape[0]):
@@ -35,83 +43,95 @@ def entropy(P: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _mixture(w: np.ndarray, P: np.ndarray) -> np.ndarray:
+    pbar = np.zeros(P.shape[1])
+    for n in range(P.shape[0]):
+        for k in range(P.shape[1]):
+            pbar[k] += w[n] * P[n, k]
+    return pbar
+
+
+@numba.njit(cache=True)
+def _best_utility(U: np.ndarray, p: np.ndarray) -> float:
+    best = -np.inf
+    for a in range(U.shape[0]):
+        s = 0.0
+        for k in range(U.shape[1]):
+            s += U[a, k] * p[k]
+        best = max(best, s)
+    return best
+
+
+@numba.njit(cache=True)
+def eig_weighted(w: np.ndarray, P: np.ndarray) -> float:
+    """``H(Σ w_n p_n) − Σ w_n H(p_n)`` for weights w (N,) summing to 1 and P (N, K)."""
+    h_cond = 0.0
+    for n in range(P.shape[0]):
+        if w[n] > 0.0:
+            h_cond += w[n] * _entropy_row(P[n])
+    return max(_entropy_row(_mixture(w, P)) - h_cond, 0.0)
+
+
+@numba.njit(cache=True)
+def evsi_weighted(w: np.ndarray, P: np.ndarray, U: np.ndarray) -> float:
+    """``Σ w_n max_a (U p_n)_a − max_a (U p̄)_a`` for U (A, K)."""
+    informed = 0.0
+    for n in range(P.shape[0]):
+        if w[n] > 0.0:
+            informed += w[n] * _best_utility(U, P[n])
+    return max(informed - _best_utility(U, _mixture(w, P)), 0.0)
+
+
+@numba.njit(cache=True)
+def eig_gaussian_weighted(w: np.ndarray, mean: np.ndarray, var: np.ndarray) -> float:
+    """``½ log(Σ w (σ² + (μ − μ̄)²)) − Σ w ½ log σ²``: entropy of the moment-matched mixture minus
+    the expected entropy; ``½ log(1 + signal / noise)`` for a homoscedastic model."""
+    m = 0.0
+    for n in range(mean.size):
+        m += w[n] * mean[n]
+    total = 0.0
+    half_log_v = 0.0
+    for n in range(mean.size):
+        if w[n] > 0.0:
+            d = mean[n] - m
+            total += w[n] * (var[n] + d * d)
+            half_log_v += w[n] * 0.5 * np.log(var[n])
+    return max(0.5 * np.log(total) - half_log_v, 0.0)
+
+
+@numba.njit(cache=True)
 def eig_classes(P: np.ndarray) -> np.ndarray:
-    """EIG per (candidate, replicate): ``H(mean_n p_n) − mean_n H(p_n)`` for P of shape (C, R, N, K)."""
-    C, R, N, K = P.shape
+    """Monte Carlo EIG per (candidate, replicate) for P of shape (C, R, N, K)."""
+    C, R, N = P.shape[0], P.shape[1], P.shape[2]
+    w = np.full(N, 1.0 / N)
     out = np.empty((C, R))
-    pbar = np.empty(K)
     for c in range(C):
         for r in range(R):
-            pbar[:] = 0.0
-            h_cond = 0.0
-            for n in range(N):
-                h_cond += _entropy_row(P[c, r, n])
-                for k in range(K):
-                    pbar[k] += P[c, r, n, k]
-            pbar /= N
-            out[c, r] = max(_entropy_row(pbar) - h_cond / N, 0.0)
+            out[c, r] = eig_weighted(w, P[c, r])
     return out
 
 
 @numba.njit(cache=True)
 def evsi_classes(P: np.ndarray, U: np.ndarray) -> np.ndarray:
-    """EVSI per (candidate, replicate): ``mean_n max_a (U p_n)_a − max_a (U p̄)_a``; P (C, R, N, K), U (A, K)."""
-    C, R, N, K = P.shape
-    A = U.shape[0]
+    """Monte Carlo EVSI per (candidate, replicate) for P (C, R, N, K) and U (A, K)."""
+    C, R, N = P.shape[0], P.shape[1], P.shape[2]
+    w = np.full(N, 1.0 / N)
     out = np.empty((C, R))
-    pbar = np.empty(K)
     for c in range(C):
         for r in range(R):
-            pbar[:] = 0.0
-            best_informed = 0.0
-            for n in range(N):
-                best = -np.inf
-                for a in range(A):
-                    s = 0.0
-                    for k in range(K):
-                        s += U[a, k] * P[c, r, n, k]
-                    if s > best:
-                        best = s
-                best_informed += best
-                for k in range(K):
-                    pbar[k] += P[c, r, n, k]
-            pbar /= N
-            best_now = -np.inf
-            for a in range(A):
-                s = 0.0
-                for k in range(K):
-                    s += U[a, k] * pbar[k]
-                if s > best_now:
-                    best_now = s
-            out[c, r] = max(best_informed / N - best_now, 0.0)
+            out[c, r] = evsi_weighted(w, P[c, r], U)
     return out
 
 
 @numba.njit(cache=True)
 def eig_gaussian(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
-    """EIG of Gaussian predictions, (C, R, N) each: ``½ log(mean var + Var mean) − mean ½ log var``.
-
-    The first term is the entropy of the moment-matched mixture (law of total variance);
-    for a homoscedastic model it is ``½ log(1 + signal / noise)``.
-    """
+    """Monte Carlo Gaussian EIG per (candidate, replicate) for mean and var of shape (C, R, N)."""
     C, R, N = mean.shape
+    w = np.full(N, 1.0 / N)
     out = np.empty((C, R))
     for c in range(C):
         for r in range(R):
-            m = 0.0
-            v = 0.0
-            half_log_v = 0.0
-            for n in range(N):
-                m += mean[c, r, n]
-                v += var[c, r, n]
-                half_log_v += 0.5 * np.log(var[c, r, n])
-            m /= N
-            spread = 0.0
-            for n in range(N):
-                d = mean[c, r, n] - m
-                spread += d * d
-            total = v / N + spread / N
-            out[c, r] = max(0.5 * np.log(total) - half_log_v / N, 0.0)
+            out[c, r] = eig_gaussian_weighted(w, mean[c, r], var[c, r])
     return out
 
 

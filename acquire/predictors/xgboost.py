@@ -102,6 +102,27 @@ class XGBoostPredictor(Predictor):
         floor = max(1e-12, 1e-6 * float(np.var(y_aug)))
         return xgb.train(self._params("reg:gamma"), xgb.DMatrix(X_aug, label=resid2 + floor), self.n_estimators)
 
+    def tree_arrays(self):
+        """The fitted trees as flat arrays for the exact estimators (parsed once, then cached)."""
+        from acquire.predictors.tree_arrays import tree_arrays_from_boosters
+
+        self._check_fitted()
+        if getattr(self, "_tree_arrays", None) is None:
+            boosters = [self.booster_] + ([self.variance_booster_] if self.variance_booster_ is not None else [])
+            groups = [self.n_classes_ if self.kind_ == "multiclass" else 1] + ([1] if self.variance_booster_ is not None else [])
+            self._tree_arrays = tree_arrays_from_boosters(boosters, self.n_features_in_, groups)
+        return self._tree_arrays
+
+    def distribution_from_margins(self, margins: np.ndarray) -> np.ndarray:
+        """Apply the objective's link to raw margins (n, G): sigmoid, softmax, or (mean, exp(log-variance))."""
+        if self.kind_ == "binary":
+            p = 1.0 / (1.0 + np.exp(-margins[:, 0]))
+            return np.column_stack([1.0 - p, p])
+        if self.kind_ == "multiclass":
+            z = np.exp(margins - margins.max(axis=1, keepdims=True))
+            return z / z.sum(axis=1, keepdims=True)
+        return np.column_stack([margins[:, 0], np.exp(margins[:, 1])])
+
     def predict_distribution(self, X: np.ndarray) -> np.ndarray:
         self._check_fitted()
         X = np.ascontiguousarray(X, dtype=np.float64)

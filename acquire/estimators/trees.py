@@ -1,0 +1,150 @@
+"""Tree-ensemble kernels over flat node arrays (numba): prediction and exact one-feature grids.
+
+With every feature but ``j`` fixed, a tree ensemble's margin is a step function of ``x_j``:
+only trees whose active path tests ``j`` change, and only at their thresholds on ``j``.
+:func:`single_feature_grid` returns those breakpoints and the margin on every interval
+between them, so an expectation over ``x_j`` is a finite sum over intervals.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["predict_margins", "single_feature_grid", "active_path_features"]
+
+
+@numba.njit(cache=True)
+def _goes_left(v: float, node: int, threshold: np.ndarray, default_left: np.ndarray) -> bool:
+    if np.isnan(v):
+        return default_left[node]
+    return np.float32(v) < threshold[node]
+
+
+@numba.njit(cache=True)
+def _leaf(row, root, left, right, feature, threshold, default_left):
+    node = root
+    while left[node] >= 0:
+        node = left[node] if _goes_left(row[feature[node]], node, threshold, default_left) else right[node]
+    return node
+
+
+@numba.njit(cache=True)
+def predict_margins(X, left, right, feature, threshold, default_left, value, tree_start, tree_group, base_margin):
+    """Margins (n, G): ``base_margin[g] + Σ_{trees t of group g} leaf_t(x)``."""
+    n, G = X.shape[0], base_margin.size
+    out = np.empty((n, G))
+    for i in range(n):
+        for g in range(G):
+            out[i, g] = base_margin[g]
+        for t in range(tree_group.size):
+            out[i, tree_group[t]] += value[_leaf(X[i], tree_start[t], left, right, feature, threshold, default_left)]
+    return out
+
+
+@numba.njit(cache=True)
+def active_path_features(x, n_features, left, right, feature, threshold, default_left, tree_start, tree_group):
+    """Boolean (n_trees, n_features): does tree t's active path for ``x`` test feature f?
+
+    With ``x_j`` missing, the path from the root down to the first split on ``j`` does not
+    depend on ``x_j``; so a tree whose active path never tests ``j`` is constant in ``x_j``.
+    """
+    T = tree_group.size
+    out = np.zeros((T, n_features), dtype=np.bool_)
+    for t in range(T):
+        node = tree_start[t]
+        while left[node] >= 0:
+            out[t, feature[node]] = True
+            node = left[node] if _goes_left(x[feature[node]], node, threshold, default_left) else right[node]
+    return out
+
+
+@numba.njit(cache=True)
+def single_feature_grid(x, j, affected, left, right, feature, threshold, default_left, value, tree_start, tree_group,
+                        base_margin):
+    """Breakpoints ``b`` (K,) and margins (K+1, G) of the ensemble as a function of ``x_j``.
+
+    Interval 0 is ``x_j < b[0]``, interval k is ``b[k−1] ≤ x_j < b[k]``, interval K is
+    ``x_j ≥ b[K−1]``. ``affected[t]`` marks the trees whose active path tests ``j`` (see
+    :func:`active_path_features`); only they are walked on both sides of their ``j`` splits,
+    every other tree adds its one leaf to a constant. ``x_j`` itself is ignored (treated as
+    observed at every value).
+    """
+    G = base_margin.size
+    T = tree_group.size
+    const = base_margin.copy()
+    n_nodes = 0
+    for t in range(T):
+        if affected[t]:
+            end = tree_start[t + 1] if t + 1 < tree_start.size else left.size
+            n_nodes += end - tree_start[t]
+        else:
+            const[tree_group[t]] += value[_leaf(x, tree_start[t], left, right, feature, threshold, default_left)]
+    # pieces: (lo, hi, value, group) for every leaf reachable as x_j varies
+    lo_p = np.empty(n_nodes)
+    hi_p = np.empty(n_nodes)
+    val_p = np.empty(n_nodes)
+    grp_p = np.empty(n_nodes, dtype=np.int64)
+    stack_node = np.empty(n_nodes + 1, dtype=np.int64)
+    stack_lo = np.empty(n_nodes + 1)
+    stack_hi = np.empty(n_nodes + 1)
+    n_p = 0
+    for t in range(T):
+        if not affected[t]:
+            continue
+        top = 0
+        stack_node[0] = tree_start[t]
+        stack_lo[0] = -np.inf
+        stack_hi[0] = np.inf
+        top = 1
+        while top > 0:
+            top -= 1
+            node, lo, hi = stack_node[top], stack_lo[top], stack_hi[top]
+            if left[node] < 0:
+                lo_p[n_p] = lo
+                hi_p[n_p] = hi
+                val_p[n_p] = value[node]
+                grp_p[n_p] = tree_group[t]
+                n_p += 1
+            elif feature[node] == j:
+                thr = np.float64(threshold[node])
+                if lo < thr:
+                    stack_node[top] = left[node]
+                    stack_lo[top] = lo
+                    stack_hi[top] = min(hi, thr)
+                    top += 1
+                if hi > thr:
+                    stack_node[top] = right[node]
+                    stack_lo[top] = max(lo, thr)
+                    stack_hi[top] = hi
+                    top += 1
+            else:
+                stack_node[top] = left[node] if _goes_left(x[feature[node]], node, threshold, default_left) else right[node]
+                stack_lo[top] = lo
+                stack_hi[top] = hi
+                top += 1
+    # breakpoints: every finite piece boundary
+    raw = np.empty(2 * n_p)
+    n_b = 0
+    for p in range(n_p):
+        if np.isfinite(lo_p[p]):
+            raw[n_b] = lo_p[p]
+            n_b += 1
+        if np.isfinite(hi_p[p]):
+            raw[n_b] = hi_p[p]
+            n_b += 1
+    breaks = np.unique(raw[:n_b])
+    K = breaks.size
+    diff = np.zeros((K + 2, G))
+    for p in range(n_p):
+        a = 0 if not np.isfinite(lo_p[p]) else np.searchsorted(breaks, lo_p[p]) + 1
+        b = K + 1 if not np.isfinite(hi_p[p]) else np.searchsorted(breaks, hi_p[p]) + 1
+        diff[a, grp_p[p]] += val_p[p]
+        diff[b, grp_p[p]] -= val_p[p]
+    margins = np.empty((K + 1, G))
+    run = const.copy()
+    for k in range(K + 1):
+        for g in range(G):
+            run[g] += diff[k, g]
+            margins[k, g] = run[g]
+    return breaks, margins

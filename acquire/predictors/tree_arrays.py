@@ -1,0 +1,102 @@
+"""XGBoost's own trees as flat arrays, parsed once from the model's JSON dump, for the numba kernels."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from acquire.estimators.trees import predict_margins
+
+__all__ = ["TreeArrays", "tree_arrays_from_boosters"]
+
+
+@dataclass(frozen=True)
+class TreeArrays:
+    """All trees of one or more boosters, node arrays concatenated.
+
+    Node ``n`` of the flat arrays: children ``left[n]``/``right[n]`` (global indices, −1 at a
+    leaf), split ``feature[n]`` and float32 ``threshold[n]`` (go left iff ``x < threshold``),
+    ``default_left[n]`` for a missing value, leaf ``value[n]`` and ``cover[n]`` (sum of
+    hessians). Tree ``t`` starts at ``tree_start[t]`` and adds to output group ``tree_group[t]``
+    (a class for softprob; for a continuous target, group 0 is the mean and group 1 the
+    log-variance). ``base_margin[g]`` is each group's constant.
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    default_left: np.ndarray
+    value: np.ndarray
+    cover: np.ndarray
+    tree_start: np.ndarray
+    tree_group: np.ndarray
+    base_margin: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.base_margin.size)
+
+    @property
+    def n_trees(self) -> int:
+        return int(self.tree_group.size)
+
+    def margins(self, X: np.ndarray) -> np.ndarray:
+        """Raw margins (n, n_groups) in float64, the way XGBoost routes each row."""
+        return predict_margins(np.ascontiguousarray(X, dtype=np.float64), *self.kernel_args())
+
+    def kernel_args(self) -> tuple:
+        return (self.left, self.right, self.feature, self.threshold, self.default_left, self.value,
+                self.tree_start, self.tree_group, self.base_margin)
+
+
+def _parse(booster, group_offset: int) -> tuple[list[dict], list[int]]:
+    model = json.loads(bytes(booster.save_raw("json")))["learner"]["gradient_booster"]
+    if model.get("name") != "gbtree":
+        raise ValueError(f"exact tree estimators need a gbtree booster, got {model.get('name')!r}")
+    trees = model["model"]["trees"]
+    groups = [int(g) + group_offset for g in model["model"]["tree_info"]]
+    for t in trees:
+        if any(t.get("split_type", [])):
+            raise ValueError("categorical splits are not supported by the exact tree estimators")
+    return trees, groups
+
+
+def tree_arrays_from_boosters(boosters: Sequence, n_features: int, groups_per_booster: Sequence[int]) -> TreeArrays:
+    """Flatten ``boosters`` (their groups numbered one after another) into :class:`TreeArrays`."""
+    parts, groups, offset = [], [], 0
+    for booster, n_groups in zip(boosters, groups_per_booster):
+        trees, tree_groups = _parse(booster, offset)
+        parts.extend(trees)
+        groups.extend(tree_groups)
+        offset += n_groups
+    sizes = [len(t["left_children"]) for t in parts]
+    start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    def cat(key, dtype):
+        return np.concatenate([np.asarray(t[key], dtype=np.float64) for t in parts]).astype(dtype)
+
+    shift = np.repeat(start[:-1], sizes)
+    left, right = cat("left_children", np.int64), cat("right_children", np.int64)
+    leaf = left < 0
+    left = np.where(leaf, -1, left + shift)
+    right = np.where(leaf, -1, right + shift)
+    arrays = dict(
+        left=left, right=right, feature=cat("split_indices", np.int64),
+        threshold=cat("split_conditions", np.float32), default_left=cat("default_left", np.bool_),
+        value=np.where(leaf, cat("split_conditions", np.float64), 0.0), cover=cat("sum_hessian", np.float64),
+        tree_start=start, tree_group=np.asarray(groups, dtype=np.int64),
+    )
+    # Base margins: XGBoost stores base_score differently across versions and objectives,
+    # so read it off the model: the margin of an all-missing row minus its leaves.
+    probe = np.full((1, n_features), np.nan)
+    no_base = TreeArrays(**arrays, base_margin=np.zeros(offset))
+    leaves = no_base.margins(probe)[0]
+    base = []
+    for booster, n_groups in zip(boosters, groups_per_booster):
+        m = np.asarray(booster.inplace_predict(probe, predict_type="margin", missing=np.nan), dtype=np.float64)
+        base.extend(np.atleast_1d(m.reshape(-1))[:n_groups])
+    return TreeArrays(**arrays, base_margin=np.asarray(base) - leaves)
