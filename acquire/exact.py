@@ -6,7 +6,8 @@ The conditional model gives each interval's probability exactly, so
 
     V(j | x_o) = value_kernel(w_k = P(x_j ∈ interval k | x_o), p_k = p(y | x_o, x_j ∈ interval k))
 
-with no Monte Carlo error (``se = 0``).
+with no Monte Carlo error (``se = 0``). All of it runs in one numba call per batch of cases
+(:func:`acquire.estimators.exact_batch.exact_values_batch`).
 """
 
 from __future__ import annotations
@@ -15,58 +16,49 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from acquire.estimators.trees import active_path_features, single_feature_grid
-from acquire.estimators.value import eig_gaussian_weighted, eig_weighted, evsi_weighted
+from acquire.estimators.exact_batch import (LINK_GAUSSIAN, LINK_SIGMOID, LINK_SOFTMAX, OBJ_EIG, OBJ_EVSI,
+                                            exact_values_batch)
 
 __all__ = ["ExactTreeValue", "supports_exact"]
 
+_LINKS = {"binary": LINK_SIGMOID, "multiclass": LINK_SOFTMAX, "continuous": LINK_GAUSSIAN}
+
 
 def supports_exact(predictor: Any, conditional: Any) -> bool:
-    """True when the predictor exposes its trees and the conditional model exact interval masses."""
-    return hasattr(predictor, "tree_arrays") and hasattr(conditional, "interval_probabilities")
+    """True when the predictor exposes its trees and the conditional model packs into arrays."""
+    return hasattr(predictor, "tree_arrays") and hasattr(conditional, "packed")
 
 
 class ExactTreeValue:
-    """Exact EIG/EVSI of single features for one case at a time.
+    """Exact EIG/EVSI of single features, for one case or a batch.
 
     Attributes
     ----------
-    n_intervals_ : int
-        Intervals valued in the last call (the predictor evaluations the method needs).
-    n_trees_walked_ : int
-        Trees revisited in the last call (only those whose active path tests the feature).
+    n_intervals_ : ndarray of shape (n_cases,)
+        Intervals valued per case in the last call: the predictor evaluations the method needs.
     """
 
     def __init__(self, predictor: Any, conditional: Any, objective: str, utility: np.ndarray | None = None):
         self.predictor = predictor
-        self.conditional = conditional
         self.objective = objective
-        self.utility = utility
         self.trees = predictor.tree_arrays()
+        self.link = _LINKS[predictor.kind_]
+        self.objective_code = OBJ_EVSI if objective == "evsi" else OBJ_EIG
+        self.utility = np.zeros((1, 1)) if utility is None else np.ascontiguousarray(utility, dtype=np.float64)
+        self.conditional = conditional.packed()
 
-    def values(self, x: np.ndarray, features: Sequence[int], class_probs: np.ndarray | None = None) -> np.ndarray:
-        t = self.trees
-        affected = active_path_features(x, x.size, t.left, t.right, t.feature, t.threshold, t.default_left,
-                                        t.tree_start, t.tree_group)
-        out = np.empty(len(features))
-        self.n_intervals_ = 0
-        self.n_trees_walked_ = 0
-        for i, j in enumerate(features):
-            column = np.ascontiguousarray(affected[:, j])
-            breaks, margins = single_feature_grid(x, j, column, *t.kernel_args())
-            dist = self.predictor.distribution_from_margins(margins)
-            if class_probs is None:
-                w = self.conditional.interval_probabilities(x, j, breaks)
-            else:
-                w = self.conditional.interval_probabilities(x, j, breaks, class_probs)
-            out[i] = self._value(w, dist)
-            self.n_intervals_ += breaks.size + 1
-            self.n_trees_walked_ += int(column.sum())
+    def batch_values(self, X: np.ndarray, candidates: np.ndarray | None = None) -> np.ndarray:
+        """Values (n, p) of every missing feature of every row of ``X`` (NaN where observed or not asked)."""
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        mask = np.isnan(X) if candidates is None else np.ascontiguousarray(candidates, dtype=np.bool_) & np.isnan(X)
+        c = self.conditional
+        out, self.n_intervals_ = exact_values_batch(
+            X, mask, *self.trees.kernel_args(), self.link, self.objective_code, self.utility,
+            c["corr"], c["values"], c["u"], c["n_knots"], c["discrete"])
         return out
 
-    def _value(self, w: np.ndarray, dist: np.ndarray) -> float:
-        if self.predictor.kind_ == "continuous":
-            return eig_gaussian_weighted(w, np.ascontiguousarray(dist[:, 0]), np.ascontiguousarray(np.maximum(dist[:, 1], 1e-300)))
-        if self.objective == "evsi":
-            return evsi_weighted(w, np.ascontiguousarray(dist), self.utility)
-        return eig_weighted(w, np.ascontiguousarray(dist))
+    def values(self, x: np.ndarray, features: Sequence[int]) -> np.ndarray:
+        """Values of the missing ``features`` of one encoded case ``x``."""
+        mask = np.zeros((1, x.size), dtype=np.bool_)
+        mask[0, list(features)] = True
+        return self.batch_values(x[None, :], mask)[0, list(features)]

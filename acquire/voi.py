@@ -257,7 +257,7 @@ class ValueOfInformation:
         exact = self.method != "mc" and supports_exact(self.predictor, self.conditional)
         single = [c for c, cols in enumerate(candidates) if exact and len(cols) == 1]
         if single:
-            values[single] = self._exact().values(x, [candidates[c][0] for c in single], self._class_weights(x))
+            values[single] = self._exact().values(x, [candidates[c][0] for c in single])
         rest = [c for c in range(len(candidates)) if c not in set(single)]
         if rest:
             values[rest], ses[rest] = self.monte_carlo_values(x, [candidates[c] for c in rest])

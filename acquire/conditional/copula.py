@@ -44,7 +44,10 @@ class _Marginal:
 
     @classmethod
     def fit(cls, column: np.ndarray, discrete: bool, max_knots: int) -> "_Marginal":
-        x = np.sort(column[~np.isnan(column)])
+        # knots are stored as float32-representable numbers: tree ensembles compare in float32,
+        # and a draw sitting on a knot (the end atoms, every discrete level) must route the same
+        # way in the exact estimator as in the predictor
+        x = np.sort(column[~np.isnan(column)]).astype(np.float32).astype(np.float64)
         n = x.size
         if n == 0:
             raise DataError("a feature has no observed value to fit its marginal")
@@ -60,12 +63,20 @@ class _Marginal:
         return cls(values, u, False)
 
     def cdf(self, t: np.ndarray, strict: bool = False) -> np.ndarray:
-        """``F(t) = P(X ≤ t)``, or ``P(X < t)`` with ``strict`` (continuous: interpolated; discrete: step)."""
+        """``F(t) = P(X ≤ t)``, or ``P(X < t)`` with ``strict`` (continuous: interpolated; discrete: step).
+
+        A continuous marginal has atoms at its end knots (:meth:`ppf` maps ``q < u[0]`` to the
+        smallest value and ``q > u[-1]`` to the largest), so ``P(X < values[0]) = 0`` and
+        ``P(X ≤ values[-1]) = 1``, matching the draws exactly.
+        """
         t = np.asarray(t, dtype=np.float64)
         if self.discrete:
             k = np.searchsorted(self.values, t, side="left" if strict else "right") - 1
             return np.where(k < 0, 0.0, self.u[np.clip(k, 0, None)])
-        return np.interp(t, self.values, self.u, left=0.0, right=1.0)
+        inside = np.interp(t, self.values, self.u)
+        if strict:
+            return np.where(t <= self.values[0], 0.0, np.where(t > self.values[-1], 1.0, inside))
+        return np.where(t < self.values[0], 0.0, np.where(t >= self.values[-1], 1.0, inside))
 
     def latent_point(self, x: np.ndarray) -> np.ndarray:
         """Where an observed value sits in the latent space.
@@ -118,6 +129,24 @@ def _nearest_correlation(corr: np.ndarray, floor: float = 1e-6) -> np.ndarray:
     fixed = (v * np.maximum(w, floor)) @ v.T
     d = np.sqrt(np.diag(fixed))
     return fixed / np.outer(d, d)
+
+
+def pack_copulas(copulas: list) -> dict:
+    """Stack fitted copulas (one per class) into the padded arrays of :meth:`GaussianCopula.packed`."""
+    p = copulas[0].n_features_
+    width = max(m.values.size for c in copulas for m in c.marginals_)
+    values = np.empty((len(copulas), p, width))
+    u = np.empty((len(copulas), p, width))
+    n_knots = np.empty((len(copulas), p), dtype=np.int64)
+    discrete = np.empty((len(copulas), p), dtype=np.bool_)
+    for c, cop in enumerate(copulas):
+        for j, m in enumerate(cop.marginals_):
+            k = m.values.size
+            values[c, j, :k], values[c, j, k:] = m.values, m.values[-1]
+            u[c, j, :k], u[c, j, k:] = m.u, m.u[-1]
+            n_knots[c, j], discrete[c, j] = k, m.discrete
+    corr = np.stack([c.correlation_ for c in copulas])
+    return {"corr": corr, "values": values, "u": u, "n_knots": n_knots, "discrete": discrete}
 
 
 class GaussianCopula:
@@ -249,6 +278,12 @@ class GaussianCopula:
         rng = np.random.default_rng(seed)
         missing = int(np.isnan(np.asarray(x, dtype=np.float64)).sum())
         return self.sample_from_normals(np.asarray(x, dtype=np.float64), rng.standard_normal((n, missing)))
+
+    def packed(self) -> dict:
+        """Arrays for the numba kernels: ``corr`` (1, p, p) and per-feature marginal knots padded to
+        a common length — ``values``/``u`` (1, p, K), ``n_knots`` and ``discrete`` (1, p)."""
+        self._check_fitted()
+        return pack_copulas([self])
 
     # ---- persistence (plain JSON) ----------------------------------------------------
     def to_dict(self) -> dict:

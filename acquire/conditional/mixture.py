@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
-from acquire.conditional.copula import GaussianCopula
+from acquire.conditional.copula import GaussianCopula, pack_copulas
 from acquire.exceptions import DataError, ModelError, NotFittedError
 
 __all__ = ["ClassConditionalCopula"]
@@ -82,6 +82,11 @@ class ClassConditionalCopula:
         """``Σ_y w_y P_y(x_feature ∈ interval k | x_o)``; see :meth:`GaussianCopula.interval_probabilities`."""
         w = self._weights(class_probs)
         return sum(wk * comp.interval_probabilities(x, feature, breaks) for wk, comp in zip(w, self.components_))
+
+    def packed(self) -> dict:
+        """Arrays for the numba kernels, one slice per class (see :meth:`GaussianCopula.packed`)."""
+        self._weights(None)
+        return pack_copulas(self.components_)
 
     def to_dict(self) -> dict:
         self._weights(None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["predict_margins", "single_feature_grid", "active_path_features"]
+__all__ = ["predict_margins", "single_feature_grid", "active_paths"]
 
 
 @numba.njit(cache=True)
@@ -43,30 +43,34 @@ def predict_margins(X, left, right, feature, threshold, default_left, value, tre
 
 
 @numba.njit(cache=True)
-def active_path_features(x, n_features, left, right, feature, threshold, default_left, tree_start, tree_group):
-    """Boolean (n_trees, n_features): does tree t's active path for ``x`` test feature f?
+def active_paths(x, n_features, left, right, feature, threshold, default_left, value, tree_start, tree_group):
+    """For row ``x``: which features each tree's active path tests (n_trees, n_features), and
+    each tree's leaf value (n_trees,).
 
     With ``x_j`` missing, the path from the root down to the first split on ``j`` does not
-    depend on ``x_j``; so a tree whose active path never tests ``j`` is constant in ``x_j``.
+    depend on ``x_j``; so a tree whose active path never tests ``j`` is constant in ``x_j``
+    and adds its leaf value whatever ``x_j`` turns out to be.
     """
     T = tree_group.size
-    out = np.zeros((T, n_features), dtype=np.bool_)
+    tests = np.zeros((T, n_features), dtype=np.bool_)
+    leaf_value = np.empty(T)
     for t in range(T):
         node = tree_start[t]
         while left[node] >= 0:
-            out[t, feature[node]] = True
+            tests[t, feature[node]] = True
             node = left[node] if _goes_left(x[feature[node]], node, threshold, default_left) else right[node]
-    return out
+        leaf_value[t] = value[node]
+    return tests, leaf_value
 
 
 @numba.njit(cache=True)
-def single_feature_grid(x, j, affected, left, right, feature, threshold, default_left, value, tree_start, tree_group,
-                        base_margin):
+def single_feature_grid(x, j, affected, leaf_value, left, right, feature, threshold, default_left, value, tree_start,
+                        tree_group, base_margin):
     """Breakpoints ``b`` (K,) and margins (K+1, G) of the ensemble as a function of ``x_j``.
 
     Interval 0 is ``x_j < b[0]``, interval k is ``b[k−1] ≤ x_j < b[k]``, interval K is
     ``x_j ≥ b[K−1]``. ``affected[t]`` marks the trees whose active path tests ``j`` (see
-    :func:`active_path_features`); only they are walked on both sides of their ``j`` splits,
+    :func:`active_paths`); only they are walked on both sides of their ``j`` splits,
     every other tree adds its one leaf to a constant. ``x_j`` itself is ignored (treated as
     observed at every value).
     """
@@ -76,10 +80,9 @@ def single_feature_grid(x, j, affected, left, right, feature, threshold, default
     n_nodes = 0
     for t in range(T):
         if affected[t]:
-            end = tree_start[t + 1] if t + 1 < tree_start.size else left.size
-            n_nodes += end - tree_start[t]
+            n_nodes += tree_start[t + 1] - tree_start[t]
         else:
-            const[tree_group[t]] += value[_leaf(x, tree_start[t], left, right, feature, threshold, default_left)]
+            const[tree_group[t]] += leaf_value[t]  # a tree constant in x_j adds its leaf for x
     # pieces: (lo, hi, value, group) for every leaf reachable as x_j varies
     lo_p = np.empty(n_nodes)
     hi_p = np.empty(n_nodes)

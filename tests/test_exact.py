@@ -1,0 +1,162 @@
+"""Exact tree estimator: tree arrays vs XGBoost, interval grids vs brute force, exact vs Monte Carlo."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import acquire
+from acquire import load_spec
+from acquire.estimators.exact_batch import ndtri
+from acquire.estimators.trees import active_paths, single_feature_grid
+from acquire.estimators.value import eig_gaussian_weighted, eig_weighted, evsi_weighted
+from acquire.exact import ExactTreeValue
+
+
+def synthetic_model(kind: str, seed: int = 0):
+    """A small fitted model with a binary, multiclass or continuous target and a discrete feature."""
+    rng = np.random.default_rng(seed)
+    n = 500
+    X = rng.normal(size=(n, 4))
+    X[:, 3] = rng.integers(0, 4, size=n)  # an ordinal feature
+    score = X[:, 0] + 0.8 * X[:, 1] * (X[:, 3] > 1) + 0.3 * rng.normal(size=n)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    target = {"binary": {"name": "y", "kind": "binary", "classes": [0, 1]},
+              "multiclass": {"name": "y", "kind": "multiclass", "classes": [0, 1, 2]},
+              "continuous": {"name": "y", "kind": "continuous"}}[kind]
+    frame["y"] = {"binary": (score > 0).astype(int), "multiclass": np.digitize(score, [-0.5, 0.5]),
+                  "continuous": score}[kind]
+    spec = {"target": target, "features": [{"name": c, "type": "continuous", "cost": 1.0} for c in "abc"]
+            + [{"name": "d", "type": "ordinal", "cost": 2.0}]}
+    if kind != "continuous":
+        k = len(target["classes"])
+        spec["use_case"] = {"kind": "treatment", "actions": [f"a{i}" for i in range(k)],
+                            "utility": (np.eye(k) * 10 - 3).tolist()}
+    return acquire.fit_model(frame, load_spec(spec), seed=seed, holdout=0,
+                             predictor_params={"n_estimators": 60, "max_depth": 3, "mask_copies": 4})
+
+
+@pytest.fixture(scope="module", params=["binary", "multiclass", "continuous"])
+def model(request):
+    return synthetic_model(request.param)
+
+
+def reference_exact(model, x, js, objective="eig"):
+    """Slow reference: SciPy interval masses, the predictor's own link, one feature at a time."""
+    t = model.predictor.tree_arrays()
+    now = model.predictor.distribution_from_margins(t.margins(x[None]))[0]
+    tests, leaves = active_paths(x, x.size, t.left, t.right, t.feature, t.threshold, t.default_left, t.value,
+                                 t.tree_start, t.tree_group)
+    out = []
+    for j in js:
+        breaks, margins = single_feature_grid(x, j, np.ascontiguousarray(tests[:, j]), leaves, *t.kernel_args())
+        if hasattr(model.conditional, "components_"):
+            w = model.conditional.interval_probabilities(x, j, breaks, now)
+        else:
+            w = model.conditional.interval_probabilities(x, j, breaks)
+        d = model.predictor.distribution_from_margins(margins)
+        if model.predictor.kind_ == "continuous":
+            out.append(eig_gaussian_weighted(w, d[:, 0].copy(), d[:, 1].copy()))
+        elif objective == "evsi":
+            out.append(evsi_weighted(w, np.ascontiguousarray(d), np.ascontiguousarray(model.spec.utility)))
+        else:
+            out.append(eig_weighted(w, np.ascontiguousarray(d)))
+    return np.array(out)
+
+
+def test_ndtri_matches_scipy():
+    from scipy.special import ndtri as scipy_ndtri
+
+    q = np.concatenate([np.logspace(-300, -1, 200), np.linspace(0.01, 0.99, 199)])
+    np.testing.assert_allclose([ndtri(v) for v in q], scipy_ndtri(q), rtol=1e-12, atol=1e-12)
+    # near 1 the input itself is rounded (1 − 1e-16), which bounds any implementation's accuracy
+    upper = 1 - np.logspace(-16, -1, 100)
+    np.testing.assert_allclose([ndtri(v) for v in upper], scipy_ndtri(upper), rtol=1e-8)
+    assert ndtri(0.0) == -np.inf and ndtri(1.0) == np.inf
+
+
+def test_tree_arrays_reproduce_xgboost_margins(model):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 4))
+    X[:, 3] = rng.integers(0, 4, size=300)
+    X[rng.uniform(size=X.shape) < 0.3] = np.nan
+    ours = model.predictor.tree_arrays().margins(X)
+    boosters = [model.predictor.booster_] + ([model.predictor.variance_booster_] if model.predictor.variance_booster_ else [])
+    theirs = np.column_stack([np.asarray(b.inplace_predict(X, predict_type="margin", missing=np.nan)).reshape(len(X), -1)
+                              for b in boosters])
+    np.testing.assert_allclose(ours, theirs, atol=2e-5)  # XGBoost sums in float32
+    np.testing.assert_allclose(model.predictor.distribution_from_margins(ours), model.predictor.predict_distribution(X),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_grid_equals_enumeration_over_interval_points(model):
+    t = model.predictor.tree_arrays()
+    for x in (np.array([np.nan, 0.3, np.nan, 2.0]), np.array([np.nan, np.nan, np.nan, np.nan])):
+        tests, leaves = active_paths(x, 4, t.left, t.right, t.feature, t.threshold, t.default_left, t.value,
+                                     t.tree_start, t.tree_group)
+        for j in np.flatnonzero(np.isnan(x)):
+            breaks, margins = single_feature_grid(x, j, np.ascontiguousarray(tests[:, j]), leaves, *t.kernel_args())
+            assert np.all(np.diff(breaks) > 0) and margins.shape == (breaks.size + 1, t.n_groups)
+            # one point inside every interval, including the two unbounded ones
+            points = np.concatenate([[breaks[0] - 1.0], 0.5 * (breaks[:-1] + breaks[1:]), [breaks[-1] + 1.0]])
+            rows = np.repeat(x[None], points.size, axis=0)
+            rows[:, j] = points
+            brute = t.margins(rows)  # every tree walked from its root
+            np.testing.assert_allclose(margins, brute, rtol=1e-12, atol=1e-12)
+            # and at the breakpoints themselves (x = b goes right: interval k+1)
+            rows[: breaks.size, j] = breaks
+            np.testing.assert_allclose(margins[1:], t.margins(rows[: breaks.size]), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("objective", ["eig", "evsi"])
+def test_exact_kernel_equals_reference(model, objective):
+    if objective == "evsi" and model.predictor.kind_ == "continuous":
+        pytest.skip("EVSI needs classes")
+    exact = ExactTreeValue(model.predictor, model.conditional, objective,
+                           None if model.spec.utility is None else model.spec.utility)
+    for x in (np.array([np.nan, 0.3, np.nan, 2.0]), np.array([1.2, np.nan, np.nan, np.nan]), np.full(4, np.nan)):
+        js = list(np.flatnonzero(np.isnan(x)))
+        got = exact.values(x, js)
+        ref = reference_exact(model, x, js, objective)
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-15)
+        assert np.all(got >= 0)
+
+
+def test_exact_agrees_with_monte_carlo(model):
+    ranker = model.ranker(n_draws=8192, n_replicates=16, include_groups=False, method="mc")
+    exact = ExactTreeValue(model.predictor, model.conditional, "eig")
+    for x in (np.array([np.nan, 0.3, np.nan, 2.0]), np.array([1.2, np.nan, np.nan, np.nan])):
+        js = list(np.flatnonzero(np.isnan(x)))
+        mc, se = ranker.monte_carlo_values(x, [[j] for j in js])
+        got = exact.values(x, js)
+        assert np.all(np.abs(got - mc) <= 3 * se + 1e-4 + 0.01 * got), (got, mc, se)
+
+
+@pytest.mark.parametrize("name", ["pima", "breast_cancer"])
+def test_exact_agrees_with_monte_carlo_on_bundled_data(name, request):
+    frame, spec = request.getfixturevalue(name)
+    model = request.getfixturevalue("pima_model") if name == "pima" else acquire.fit_model(frame, spec, seed=0, holdout=0)
+    X = spec.encode(frame)
+    rng = np.random.default_rng(0)
+    exact = ExactTreeValue(model.predictor, model.conditional, "eig")
+    ranker = model.ranker(n_draws=4096, n_replicates=16, include_groups=False, method="mc")
+    z = []
+    for i in rng.choice(len(frame), 3, replace=False):
+        x = X[i].copy()
+        x[rng.uniform(size=x.size) < 0.6] = np.nan
+        js = list(np.flatnonzero(np.isnan(x)))
+        mc, se = ranker.monte_carlo_values(x, [[j] for j in js])
+        got = exact.values(x, js)
+        # Monte Carlo under-samples rare tail intervals, so allow 1e-4 nats on top of 3 SE
+        assert np.all(np.abs(got - mc) <= 3 * se + 1e-4), (got, mc, se)
+        z.extend((got - mc) / np.maximum(se, 1e-12))
+    assert np.mean(np.abs(z) < 3) >= 0.9
+
+
+def test_engine_uses_exact_for_single_features(pima_model, breast_cancer):
+    ranking = pima_model.rank({"age": 40, "bmi": 30.0})
+    assert {c.method for c in ranking.candidates} == {"exact"} and all(c.se == 0.0 for c in ranking.candidates)
+    mc = pima_model.rank({"age": 40, "bmi": 30.0}, method="mc")
+    assert {c.method for c in mc.candidates} == {"mc"}
+    exact_values = {c.feature: c.value for c in ranking.candidates}
+    for c in mc.candidates:
+        assert abs(exact_values[c.feature] - c.value) <= 3 * c.se + 1e-4 + 0.02 * c.value
