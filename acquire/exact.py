@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from acquire.estimators.exact_batch import (LINK_GAUSSIAN, LINK_SIGMOID, LINK_SOFTMAX, OBJ_EIG, OBJ_EVSI,
-                                            exact_values_batch)
+                                            exact_values_batch, exact_values_serial)
 
 __all__ = ["ExactTreeValue", "supports_exact"]
 
@@ -52,7 +52,8 @@ class ExactTreeValue:
         X = np.ascontiguousarray(X, dtype=np.float64)
         mask = np.isnan(X) if candidates is None else np.ascontiguousarray(candidates, dtype=np.bool_) & np.isnan(X)
         c = self.conditional
-        out, self.n_intervals_ = exact_values_batch(
+        kernel = exact_values_serial if len(X) < 64 else exact_values_batch  # threads pay off on batches
+        out, self.n_intervals_ = kernel(
             X, mask, *self.trees.kernel_args(), self.link, self.objective_code, self.utility,
             c["corr"], c["values"], c["u"], c["n_knots"], c["discrete"])
         return out

@@ -105,7 +105,7 @@ class Ranking:
         """One row per candidate, best first."""
         rows = [c.to_dict() | {"members": ",".join(c.members)} for c in self.candidates]
         return pd.DataFrame(rows, columns=["feature", "kind", "members", "cost", "value", "se", "net_value",
-                                           "value_per_cost", "within_budget"])
+                                           "value_per_cost", "within_budget", "method"])
 
     def __repr__(self) -> str:
         what = f"recommend {self.recommendation}" if not self.stop else f"stop ({self.stop_reason})"

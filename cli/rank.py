@@ -22,8 +22,10 @@ from acquire.cli.render import csv_text, ranking_table, to_json
               help="λ in net value = value − cost·λ (default: the spec's).")
 @click.option("--draws", type=click.IntRange(min=16), default=1024, show_default=True,
               help="Monte Carlo draws per candidate (8 scrambled Sobol replicates).")
+@click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default="auto", show_default=True,
+              help="auto: exact for single tests of a tree model, Monte Carlo for panels and groups.")
 @common()
-def rank(dataset, model_dir, data, row, observed, case_json, objective, budget, exchange_rate, draws,
+def rank(dataset, model_dir, data, row, observed, case_json, objective, budget, exchange_rate, draws, method,
          fmt, seed, quiet) -> None:
     """Rank the missing measurements of one case and say whether to stop.
 
@@ -65,7 +67,8 @@ def rank(dataset, model_dir, data, row, observed, case_json, objective, budget, 
                           progress=lambda message: note(quiet, f"{dataset}{left_out}: {message}"))
     per = max(2, 1 << (max(draws // 8, 2).bit_length() - 1))
     ranking = model.rank(case, case_id=row if row is not None else None, objective=objective, budget=budget,
-                         exchange_rate=exchange_rate, n_draws=per * 8, n_replicates=8, seed=seed)
+                         exchange_rate=exchange_rate, n_draws=per * 8, n_replicates=8, seed=seed,
+                         method=method)
     if fmt == "json":
         click.echo(to_json(ranking.to_dict()))
     elif fmt == "csv":

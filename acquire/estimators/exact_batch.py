@@ -20,7 +20,7 @@ import numpy as np
 from acquire.estimators.trees import active_paths, single_feature_grid
 from acquire.estimators.value import eig_gaussian_weighted, eig_weighted, evsi_weighted
 
-__all__ = ["exact_values_batch", "ndtri", "LINK_SIGMOID", "LINK_SOFTMAX", "LINK_GAUSSIAN", "OBJ_EIG", "OBJ_EVSI"]
+__all__ = ["exact_values_batch", "exact_values_serial", "ndtri", "LINK_SIGMOID", "LINK_SOFTMAX", "LINK_GAUSSIAN", "OBJ_EIG", "OBJ_EVSI"]
 
 LINK_SIGMOID, LINK_SOFTMAX, LINK_GAUSSIAN = 0, 1, 2
 OBJ_EIG, OBJ_EVSI = 0, 1
@@ -240,8 +240,7 @@ def _value_one_case(x, candidate, left, right, feature, threshold, default_left,
         n_intervals[0] += K + 1
 
 
-@numba.njit(cache=True, parallel=True)
-def exact_values_batch(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
+def _values_over_cases(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
                        base_margin, link, objective, U, corr, values, u, n_knots, discrete):
     """Exact values (n, p) of every candidate feature (NaN elsewhere) and intervals valued per case (n,).
 
@@ -256,3 +255,9 @@ def exact_values_batch(X, candidates, left, right, feature, threshold, default_l
                         tree_group, base_margin, link, objective, U, corr, values, u, n_knots, discrete, out[i], tally)
         counts[i] = tally[0]
     return out, counts
+
+
+# Two compilations of one body: the serial one compiles in a few seconds and serves single cases
+# (the CLI); the parallel one (prange over cases) takes longer to compile and serves batches.
+exact_values_serial = numba.njit(cache=True)(_values_over_cases)
+exact_values_batch = numba.njit(cache=True, parallel=True)(_values_over_cases)
