@@ -40,30 +40,39 @@ MAX_EXACT_PLAYERS = 14
 class Game(ABC):
     """A coalition game over named players.
 
-    ``values(masks)`` returns an array (R, len(masks)): R independent replicates of each value
-    (R = 1 for a deterministic game). Values are cached per mask.
+    ``point(masks)`` gives the best estimate of each coalition's value (k,); ``values(masks)``
+    gives R independent replicates (R, k) whose spread measures its error (R = 1 and equal to
+    the point for a deterministic game). Both are cached per mask.
     """
 
     players: list[str]
     n_replicates: int = 1
 
     def __init__(self) -> None:
-        self._cache: dict[int, np.ndarray] = {}
+        self._cache: dict[int, tuple[np.ndarray, float]] = {}
         self.n_evaluations = 0
+
+    def _fill(self, masks: np.ndarray) -> None:
+        todo = np.array(sorted({int(m) for m in masks} - set(self._cache)), dtype=np.int64)
+        if todo.size:
+            replicates, point = self._evaluate(todo)
+            self.n_evaluations += todo.size
+            for k, m in enumerate(todo):
+                self._cache[int(m)] = (replicates[:, k], float(point[k]))
 
     def values(self, masks: np.ndarray) -> np.ndarray:
         masks = np.asarray(masks, dtype=np.int64)
-        todo = np.array(sorted({int(m) for m in masks} - set(self._cache)), dtype=np.int64)
-        if todo.size:
-            fresh = self._evaluate(todo)
-            self.n_evaluations += todo.size
-            for k, m in enumerate(todo):
-                self._cache[int(m)] = fresh[:, k]
-        return np.stack([self._cache[int(m)] for m in masks], axis=1)
+        self._fill(masks)
+        return np.stack([self._cache[int(m)][0] for m in masks], axis=1)
+
+    def point(self, masks: np.ndarray) -> np.ndarray:
+        masks = np.asarray(masks, dtype=np.int64)
+        self._fill(masks)
+        return np.array([self._cache[int(m)][1] for m in masks])
 
     @abstractmethod
-    def _evaluate(self, masks: np.ndarray) -> np.ndarray:
-        """Values (R, len(masks)) of coalitions not yet cached."""
+    def _evaluate(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Replicate values (R, len(masks)) and point values (len(masks),) of coalitions not yet cached."""
 
 
 class ValueOfInformationGame(Game):
@@ -110,6 +119,7 @@ class ValueOfInformationGame(Game):
     def _evaluate(self, masks: np.ndarray) -> np.ndarray:
         R, N = self.n_replicates, self.ranker.n_draws // self.n_replicates
         out = np.zeros((R, masks.size))
+        pooled = np.zeros(masks.size)
         p = self.x.size
         step = max(1, self.chunk_rows // (R * N))
         for start in range(0, masks.size, step):
@@ -123,7 +133,9 @@ class ValueOfInformationGame(Game):
             pred = self.ranker.predictor.predict_distribution(rows.reshape(-1, p))
             pred = pred.reshape(block.size, R, N, pred.shape[-1])
             out[:, start:start + block.size] = self.ranker._kernel(pred).T
-        return out
+            # the point value pools all R·N draws, as the ranker does (less plug-in bias)
+            pooled[start:start + block.size] = self.ranker._kernel(pred.reshape(block.size, 1, R * N, -1))[:, 0]
+        return out, pooled
 
 
 class PredictionGame(Game):
@@ -147,7 +159,7 @@ class PredictionGame(Game):
             rows[k, on] = self.x[on]
         pred = self.predictor.predict_distribution(rows)
         column = (pred.shape[1] - 1 if self.target is None else self.target) if self.predictor.kind_ != "continuous" else 0
-        return pred[:, column][None, :]
+        return pred[:, column][None, :], pred[:, column]
 
 
 class PathDependentTreeGame(Game):
@@ -161,9 +173,9 @@ class PathDependentTreeGame(Game):
 
     def _evaluate(self, masks: np.ndarray) -> np.ndarray:
         t = self.trees
-        return path_dependent_values(self.x, masks, self._players, t.left, t.right, t.feature, t.threshold,
-                                     t.default_left, t.value, t.cover, t.tree_start, t.tree_group, t.base_margin,
-                                     self.group)[None, :]
+        v = path_dependent_values(self.x, masks, self._players, t.left, t.right, t.feature, t.threshold,
+                                  t.default_left, t.value, t.cover, t.tree_start, t.tree_group, t.base_margin, self.group)
+        return v[None, :], v
 
 
 @dataclass
@@ -258,13 +270,12 @@ def shapley_values(game: Game, *, method: str = "auto", n_permutations: int = 25
         raise AcquireError(f"n_coalitions == {n_coalitions} is too low for KernelSHAP over {m} players; "
                            f"it must be at least 2 * m = {2 * m}")
     full = (1 << m) - 1
-    ends = game.values(np.array([0, full])).mean(axis=0)
-    v_empty, v_full = float(ends[0]), float(ends[1])
+    v_empty, v_full = (float(v) for v in game.point(np.array([0, full])))
     rng = np.random.default_rng(seed)
     if method == "exact":
-        table = game.values(np.arange(1 << m, dtype=np.int64))  # (R, 2^m)
-        per_rep = exact_shapley(np.ascontiguousarray(table), m)
-        values = per_rep.mean(axis=0)
+        every = np.arange(1 << m, dtype=np.int64)
+        values = exact_shapley(game.point(every)[None, :], m)[0]
+        per_rep = exact_shapley(np.ascontiguousarray(game.values(every)), m)  # (R, m): the spread is the SE
         se = per_rep.std(axis=0, ddof=1) / np.sqrt(len(per_rep)) if len(per_rep) > 1 else np.zeros(m)
     elif method == "permutation":
         values, se = _permutation(game, m, n_permutations, tol, max_evaluations, rng)
@@ -280,7 +291,7 @@ def _permutation(game, m, n_per_round, tol, budget, rng):
         perms = np.argsort(rng.random((half, m)), axis=1)
         perms = np.concatenate([perms, perms[:, ::-1]])  # antithetic: each permutation and its reverse
         prefixes = permutation_prefixes(perms)
-        v = game.values(prefixes.ravel()).mean(axis=0).reshape(prefixes.shape)
+        v = game.point(prefixes.ravel()).reshape(prefixes.shape)
         contrib = permutation_contributions(perms, np.ascontiguousarray(v))
         pair_means.append(0.5 * (contrib[:half] + contrib[half:]))
         stacked = np.concatenate(pair_means)
@@ -305,11 +316,11 @@ def _kernel(game, m, n_per_round, tol, budget, rng, v_empty, v_full):
         z = np.concatenate([z, ~z])  # complementary pairs
         masks = (z * (np.int64(1) << np.arange(m, dtype=np.int64))).sum(axis=1).astype(np.int64)
         masks_all.append(masks)
-        batches.append(_kernel_solve(z, game.values(masks).mean(axis=0), m, v_empty, v_full))
+        batches.append(_kernel_solve(z, game.point(masks), m, v_empty, v_full))
         stacked = np.stack(batches)
         all_masks = np.concatenate(masks_all)
         z_all = ((all_masks[:, None] >> np.arange(m)) & 1).astype(bool)
-        values = _kernel_solve(z_all, game.values(all_masks).mean(axis=0), m, v_empty, v_full)
+        values = _kernel_solve(z_all, game.point(all_masks), m, v_empty, v_full)
         se = stacked.std(axis=0, ddof=1) / np.sqrt(len(stacked)) if len(stacked) > 1 else np.full(m, np.inf)
         if len(stacked) < 2:
             continue  # two batches at least, so that there is a standard error

@@ -33,7 +33,7 @@ class TableGame(Game):
         self.players = [f"p{i}" for i in range(int(np.log2(len(table))))]
 
     def _evaluate(self, masks):
-        return self.table[masks][None, :]
+        return self.table[masks][None, :], self.table[masks]
 
 
 def test_exact_kernel_matches_permutation_enumeration():
@@ -98,7 +98,7 @@ def test_xor_pair_gets_equal_large_shares(objective):
     ranker = ValueOfInformation(predictor=XorWorld(), conditional=XorWorld(), spec=load_spec(XOR_SPEC),
                                 objective=objective, seed=0)
     game = ValueOfInformationGame(ranker, {})
-    singles = game.values(np.array([1, 2, 4])).mean(axis=0)
+    singles = game.point(np.array([1, 2, 4]))
     assert np.allclose(singles, 0.0)  # each test alone is worthless
     result = shapley_values(game, method="exact")
     # EIG: knowing both reveals y, H(Y) = log 2. EVSI: knowing y, treat when y = 1 (−4) and wait
@@ -119,7 +119,7 @@ def test_voi_game_on_pima_is_efficient_and_consistent_with_the_ranker(pima_model
     # the game's single-test values are the ranker's Monte Carlo values (same draws)
     x = pima_model.spec.encode_case(case)
     mc, _ = ranker.monte_carlo_values(x, game.columns)
-    np.testing.assert_allclose(game.values(1 << np.arange(len(game.players))).mean(axis=0), mc, rtol=1e-6)
+    np.testing.assert_allclose(game.point(1 << np.arange(len(game.players))), mc, rtol=1e-9)
     sampled = shapley_values(ValueOfInformationGame(ranker, case), method="permutation", n_permutations=64, seed=1)
     assert np.all(np.abs(sampled.values - exact.values) <= 4 * sampled.se + 1e-3)
     assert max(exact.players, key=lambda p: dict(zip(exact.players, exact.values))[p]) == "glu"
