@@ -14,6 +14,7 @@ import click
 
 _COMMANDS = {
     "datasets": ("acquire.cli.datasets", "datasets"),
+    "explain": ("acquire.cli.explain", "explain"),
     "fit": ("acquire.cli.fit", "fit"),
     "rank": ("acquire.cli.rank", "rank"),
 }

@@ -64,3 +64,59 @@ def load_source(dataset: str | None, data: str | None, spec: str | None, model: 
     frame = read_table(data)
     return frame, (load_spec(spec) if spec is not None else None)
 
+
+
+def case_options(f):
+    """The options that name a model and one case (shared by ``rank`` and ``explain``)."""
+    for option in reversed([
+        click.option("--dataset", help="A bundled dataset; the model is fitted on its other rows."),
+        click.option("--model", "model_dir", type=click.Path(file_okay=False), help="A model folder from `acquire fit`."),
+        click.option("--data", type=click.Path(dir_okay=False), help="Cases file (CSV/Parquet) for --model."),
+        click.option("--row", type=int, help="0-based row of the data."),
+        click.option("--observed", help="Comma-separated features counted as measured (default: all non-missing)."),
+        click.option("--case", "case_json", help="The case as a JSON object or a JSON file (instead of --row)."),
+    ]):
+        f = option(f)
+    return f
+
+
+def model_and_case(dataset, model_dir, data, row, observed, case_json, seed, quiet):
+    """Resolve the case options to (model, case, label): load the model folder, or fit one on the
+    dataset's other rows (the case's own row is left out)."""
+    from acquire import fit_model, load_model
+    from acquire.cases import case_from_json, case_from_row
+
+    if (row is None) == (case_json is None):
+        raise click.UsageError("give exactly one of --row N or --case JSON")
+    if observed is not None and row is None:
+        raise click.UsageError("--observed goes with --row")
+    if dataset is not None and model_dir is not None:
+        raise click.UsageError("give either --dataset or --model, not both")
+    if dataset is None and model_dir is None:
+        raise click.UsageError("give --dataset NAME, or --model DIR (with --data FILE for --row)")
+    model = load_model(model_dir) if model_dir is not None else None
+    if model is not None:
+        frame = load_source(None, data, None)[0] if data is not None else None
+        spec = model.spec
+    else:
+        frame, spec = load_source(dataset, data, None)
+    if row is not None:
+        if frame is None:
+            raise click.UsageError("--row needs --data FILE with --model")
+        case = case_from_row(spec, frame, row, split_names(observed))
+        label = f"row {row} of {dataset or data}"
+    else:
+        case = case_from_json(case_json)
+        label = "from --case"
+    spec.encode_case(case)  # fail fast on a bad case, before any fitting
+    if model is None:
+        train = frame.drop(index=frame.index[row]) if row is not None else frame
+        left_out = " (the ranked row left out)" if row is not None else ""
+        model = fit_model(train, spec, seed=seed, holdout=0,
+                          progress=lambda message: note(quiet, f"{dataset}{left_out}: {message}"))
+    return model, case, label
+
+
+def draws_per_replicate(draws: int, replicates: int = 8) -> int:
+    """The largest power of two ≤ draws / replicates (scrambled Sobol sets come in powers of two)."""
+    return max(2, 1 << (max(draws // replicates, 2).bit_length() - 1))

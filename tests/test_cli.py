@@ -146,3 +146,18 @@ def test_inputs_are_never_overwritten(run, tmp_path, pima):
     before = data.read_bytes()
     _one_line_error(run("fit", "--data", data, "--spec", tmp_path / "none.yaml", "--out", data), "")
     assert data.read_bytes() == before
+
+
+def test_explain_splits_the_value_and_saves_a_plot(run, tmp_path):
+    plot = tmp_path / "voi.png"
+    result = run("explain", "--dataset", "pima", "--row", 0, "--observed", "age,bmi,npreg", "--format", "json",
+                 "--plot", plot, "-q", "--draws", 256)
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.output)
+    assert d["method"] == "exact" and d["unit"] == "nats" and abs(d["efficiency_gap"]) < 1e-9
+    assert {p["player"] for p in d["players"]} == {"glu", "bp", "skin", "ped"}
+    assert sum(p["shapley"] for p in d["players"]) == pytest.approx(d["v_full"] - d["v_empty"])
+    assert plot.stat().st_size > 1000 and plot.read_bytes()[:4] == b"\x89PNG"
+    table = run("explain", "--dataset", "pima", "--row", 4, "--game", "prediction", "-q")
+    assert table.exit_code == 0 and "Shapley split of the prediction" in table.output and "glu" in table.output
+    _one_line_error(run("explain", "--dataset", "pima", "--row", 0, "--method", "magic"), "'magic' is not one of")

@@ -1,0 +1,88 @@
+"""``acquire explain``: the Shapley split of a case's value of information (or of its prediction)."""
+
+from __future__ import annotations
+
+import click
+
+from acquire.cli.options import case_options, common, draws_per_replicate, model_and_case, note
+from acquire.cli.render import csv_text, table, to_json
+
+
+@click.command()
+@case_options
+@click.option("--game", type=click.Choice(["voi", "prediction"]), default="voi", show_default=True,
+              help="voi: split the value of acquiring every missing test; prediction: split the current risk "
+                   "over the observed features.")
+@click.option("--objective", type=click.Choice(["eig", "evsi"]), default="eig", show_default=True)
+@click.option("--method", type=click.Choice(["auto", "exact", "permutation", "kernel"]), default="auto",
+              show_default=True, help="auto: exact up to 14 players, permutation sampling beyond.")
+@click.option("--tol", type=click.FloatRange(min=0, min_open=True), help="Sample until every SE is below this.")
+@click.option("--draws", type=click.IntRange(min=16), default=512, show_default=True,
+              help="Draws of the missing tests per coalition (8 scrambled Sobol replicates).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Save a bar plot (PNG/SVG/PDF).")
+@common()
+def explain(dataset, model_dir, data, row, observed, case_json, game, objective, method, tol, draws, plot_path,
+            fmt, seed, quiet) -> None:
+    """Split a case's value of information fairly among its missing tests (Shapley values).
+
+    Tests that are worthless alone but decisive together share the credit for what they reveal
+    together. With --game prediction, split the current prediction over the observed features.
+
+    \b
+    Examples:
+      acquire explain --dataset pima --row 0 --observed age,bmi,npreg --plot voi.png
+      acquire explain --dataset pima --row 4 --game prediction
+    """
+    from acquire.shapley import PredictionGame, ValueOfInformationGame, shapley_values
+
+    model, case, label = model_and_case(dataset, model_dir, data, row, observed, case_json, seed, quiet)
+    if game == "voi":
+        ranker = model.ranker(objective=objective, n_draws=draws_per_replicate(draws) * 8, n_replicates=8, seed=seed)
+        the_game = ValueOfInformationGame(ranker, case)
+        unit = "nats" if objective == "eig" else "utility"
+    else:
+        the_game = PredictionGame(model.predictor, model.spec, case)
+        unit = "probability" if model.spec.target_kind != "continuous" else model.spec.target_name
+    result = shapley_values(the_game, method=method, tol=tol, seed=seed)
+    result.unit = unit
+    if plot_path:
+        save_plot(result, plot_path)
+    if fmt == "json":
+        click.echo(to_json(result.to_dict() | {"case": label, "game": game}))
+    elif fmt == "csv":
+        click.echo(csv_text(result.to_frame()), nl=False)
+    else:
+        what = "value of acquiring every missing test" if game == "voi" else "prediction"
+        click.echo(f"Case {label}: Shapley split of the {what} ({unit}), by {result.method}")
+        click.echo(f"v(none) = {result.v_empty:.4g}, v(all) = {result.v_full:.4g}; "
+                   f"{result.n_evaluations} coalitions evaluated")
+        click.echo("")
+        frame = result.to_frame()
+        click.echo(table(frame.values.tolist(), ["player", "shapley", "se", "share"],
+                         formats=[None, ".4g", ".2g", ".1%"]))
+    if plot_path:
+        note(quiet, f"plot saved to {plot_path}")
+
+
+def save_plot(result, path: str) -> None:
+    """Write the bar plot atomically (a temporary file beside the target, then rename)."""
+    import os
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = result.plot()
+    folder = os.path.dirname(os.path.abspath(path))
+    suffix = os.path.splitext(path)[1] or ".png"
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=suffix)
+    os.close(fd)
+    try:
+        ax.figure.savefig(tmp, dpi=120)
+        os.replace(tmp, path)
+    finally:
+        plt.close(ax.figure)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
