@@ -301,38 +301,84 @@ def _permutation(game, m, n_per_round, tol, budget, rng):
             return values, se
 
 
-def _kernel(game, m, n_per_round, tol, budget, rng, v_empty, v_full):
-    """KernelSHAP: coalitions drawn from the Shapley kernel in complementary pairs; efficiency as a constraint."""
-    sizes = np.arange(1, m)
-    size_p = (m - 1) / (sizes * (m - sizes))
-    size_p /= size_p.sum()
-    batches: list[np.ndarray] = []
-    masks_all: list[np.ndarray] = []
+def _kernel(game, m, n_coalitions, tol, budget, rng, v_empty, v_full):
+    """KernelSHAP with the border sizes enumerated.
+
+    The Shapley kernel puts most of its weight on the smallest and largest coalitions, so sizes
+    are taken from the border inward (s and m − s together) and enumerated completely while the
+    budget allows; the rest of the budget samples the middle sizes in complementary pairs, in
+    proportion to their kernel mass. Efficiency is a constraint of the weighted least squares.
+    The SE comes from re-solving with independent halves of the sampled coalitions.
+    """
     while True:
-        half = max(1, n_per_round // 2)
-        s = rng.choice(sizes, size=half, p=size_p)
-        order = np.argsort(rng.random((half, m)), axis=1)
-        z = (order < s[:, None])
-        z = np.concatenate([z, ~z])  # complementary pairs
-        masks = (z * (np.int64(1) << np.arange(m, dtype=np.int64))).sum(axis=1).astype(np.int64)
-        masks_all.append(masks)
-        batches.append(_kernel_solve(z, game.point(masks), m, v_empty, v_full))
-        stacked = np.stack(batches)
-        all_masks = np.concatenate(masks_all)
-        z_all = ((all_masks[:, None] >> np.arange(m)) & 1).astype(bool)
-        values = _kernel_solve(z_all, game.point(all_masks), m, v_empty, v_full)
-        se = stacked.std(axis=0, ddof=1) / np.sqrt(len(stacked)) if len(stacked) > 1 else np.full(m, np.inf)
-        if len(stacked) < 2:
-            continue  # two batches at least, so that there is a standard error
+        values, se = _kernel_once(game, m, n_coalitions, rng, v_empty, v_full)
         if tol is None or se.max() <= tol or game.n_evaluations >= budget:
             return values, se
+        n_coalitions *= 2
 
 
-def _kernel_solve(z: np.ndarray, v: np.ndarray, m: int, v_empty: float, v_full: float) -> np.ndarray:
-    """min Σ (v(S) − v(∅) − Σ_{i∈S} φ_i)² subject to Σ φ = v(M) − v(∅) (coalitions already kernel-sampled)."""
+def _kernel_once(game, m, n_coalitions, rng, v_empty, v_full):
+    from math import comb
+
+    mass = {s: (m - 1) / (s * (m - s)) for s in range(1, m)}  # kernel weight × C(m, s), per size
+    left = n_coalitions
+    exact_masks, exact_w, sampled = [], [], []
+    for s in range(1, m // 2 + 1):
+        pair = [s] if s == m - s else [s, m - s]
+        count = sum(comb(m, k) for k in pair)
+        if count > left:
+            sampled = [k for k in range(s, m - s + 1)]
+            break
+        for k in pair:
+            for combo in _combinations_masks(m, k):
+                exact_masks.append(combo)
+                exact_w.append(mass[k] / comb(m, k))
+        left -= count
+    exact_masks = np.array(exact_masks, dtype=np.int64)
+    exact_w = np.array(exact_w)
+    if not sampled or left < 4:
+        z = ((exact_masks[:, None] >> np.arange(m)) & 1).astype(bool)
+        values = _kernel_solve(z, game.point(exact_masks), m, v_empty, v_full, exact_w)
+        return values, np.zeros(m)
+    size_mass = np.array([mass[k] for k in sampled])
+    half = left // 2
+    sizes = rng.choice(sampled, size=half, p=size_mass / size_mass.sum())
+    order = np.argsort(rng.random((half, m)), axis=1)
+    z_half = order < sizes[:, None]
+    z_s = np.concatenate([z_half, ~z_half])  # complementary pairs
+    w_s = np.full(len(z_s), size_mass.sum() / len(z_s))
+    masks_s = (z_s * (np.int64(1) << np.arange(m, dtype=np.int64))).sum(axis=1)
+    z_e = ((exact_masks[:, None] >> np.arange(m)) & 1).astype(bool) if exact_masks.size else np.zeros((0, m), bool)
+    v_e = game.point(exact_masks) if exact_masks.size else np.zeros(0)
+    v_s = game.point(masks_s)
+
+    def solve(index):
+        pick = np.concatenate([index, index + half])  # keep complementary pairs together
+        w = np.concatenate([exact_w, np.full(pick.size, size_mass.sum() / pick.size)])
+        return _kernel_solve(np.concatenate([z_e, z_s[pick]]), np.concatenate([v_e, v_s[pick]]), m, v_empty, v_full, w)
+
+    values = _kernel_solve(np.concatenate([z_e, z_s]), np.concatenate([v_e, v_s]), m, v_empty, v_full,
+                           np.concatenate([exact_w, w_s]))
+    parts = np.array_split(rng.permutation(half), 4)
+    halves = np.stack([solve(p) for p in parts if p.size])
+    se = halves.std(axis=0, ddof=1) / np.sqrt(len(halves)) if len(halves) > 1 else np.full(m, np.inf)
+    return values, se
+
+
+def _combinations_masks(m: int, k: int):
+    from itertools import combinations
+
+    for combo in combinations(range(m), k):
+        yield sum(1 << i for i in combo)
+
+
+def _kernel_solve(z: np.ndarray, v: np.ndarray, m: int, v_empty: float, v_full: float,
+                  w: np.ndarray) -> np.ndarray:
+    """min Σ w (v(S) − v(∅) − Σ_{i∈S} φ_i)² subject to Σ φ = v(M) − v(∅)."""
     total = v_full - v_empty
     y = v - v_empty - z[:, -1] * total
     A = z[:, :-1].astype(np.float64) - z[:, [-1]].astype(np.float64)
-    head, *_ = np.linalg.lstsq(A, y, rcond=None)
+    root = np.sqrt(w)
+    head, *_ = np.linalg.lstsq(A * root[:, None], y * root, rcond=None)
     return np.append(head, total - head.sum())
 
