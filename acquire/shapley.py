@@ -116,7 +116,9 @@ class ValueOfInformationGame(Game):
         missing_count = int(np.isnan(self.x).sum())
         self._joint = ranker._joint_draws(self.x, missing_count, per) if missing_count else None
 
-    def _evaluate(self, masks: np.ndarray) -> np.ndarray:
+    def _evaluate(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if hasattr(self.ranker.predictor, "tree_arrays"):
+            return self._evaluate_trees(masks)
         R, N = self.n_replicates, self.ranker.n_draws // self.n_replicates
         out = np.zeros((R, masks.size))
         pooled = np.zeros(masks.size)
@@ -134,6 +136,29 @@ class ValueOfInformationGame(Game):
             pred = pred.reshape(block.size, R, N, pred.shape[-1])
             out[:, start:start + block.size] = self.ranker._kernel(pred).T
             # the point value pools all R·N draws, as the ranker does (less plug-in bias)
+            pooled[start:start + block.size] = self.ranker._kernel(pred.reshape(block.size, 1, R * N, -1))[:, 0]
+        return out, pooled
+
+
+    def _evaluate_trees(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Tree ensembles: per-tree leaf tables shared by every coalition (no rows materialized)."""
+        from acquire.estimators.coalitions import coalition_margins
+
+        R, N = self.n_replicates, self.ranker.n_draws // self.n_replicates
+        p = self.x.size
+        player_of = np.full(p, -1, dtype=np.int64)
+        for i, cols in enumerate(self.columns):
+            player_of[cols] = i
+        t = self.ranker.predictor.tree_arrays()
+        draws = np.ascontiguousarray(self._joint.reshape(R * N, p)) if self._joint is not None else np.zeros((R * N, p))
+        out, pooled = np.zeros((R, masks.size)), np.zeros(masks.size)
+        step = max(1, self.chunk_rows // (R * N))
+        for start in range(0, masks.size, step):
+            block = np.ascontiguousarray(masks[start:start + step])
+            margins = coalition_margins(self.x, draws, block, player_of, len(self.players), *t.kernel_args())
+            dist = self.ranker.predictor.distribution_from_margins(margins.reshape(-1, margins.shape[-1]))
+            pred = dist.reshape(block.size, R, N, dist.shape[-1])
+            out[:, start:start + block.size] = self.ranker._kernel(pred).T
             pooled[start:start + block.size] = self.ranker._kernel(pred.reshape(block.size, 1, R * N, -1))[:, 0]
         return out, pooled
 

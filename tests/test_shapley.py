@@ -8,6 +8,7 @@ import pytest
 import xgboost as xgb
 from scipy.special import ndtr
 
+import acquire
 from acquire import AcquireError, load_spec
 from acquire.estimators.shapley import exact_shapley
 from acquire.shapley import Game, PathDependentTreeGame, PredictionGame, ValueOfInformationGame, shapley_values
@@ -145,3 +146,29 @@ def test_shapley_rejects_bad_requests():
         shapley_values(TableGame(np.zeros(4)), method="magic")
     with pytest.raises(AcquireError, match="at least 2 \\* m = 4"):
         shapley_values(TableGame(np.zeros(4)), method="kernel", n_coalitions=2)
+
+
+def test_coalition_margins_equal_walking_every_row(breast_cancer):
+    from acquire.estimators.coalitions import coalition_margins
+
+    frame, spec = breast_cancer
+    model = acquire.fit_model(frame, spec, seed=0, holdout=0, predictor_params={"n_estimators": 40, "max_depth": 5})
+    t = model.predictor.tree_arrays()
+    rng = np.random.default_rng(0)
+    x = spec.encode(frame)[10].copy()
+    players = [[0, 10, 20], [1], [2, 12], [5], [7, 17, 27], [22], [25]]
+    for cols in players:
+        x[cols] = np.nan
+    draws = spec.encode(frame)[rng.integers(0, len(frame), 16)]
+    player_of = np.full(x.size, -1, dtype=np.int64)
+    for i, cols in enumerate(players):
+        player_of[cols] = i
+    masks = np.arange(1 << len(players), dtype=np.int64)
+    for max_players in (10, 2):  # tabled trees, and trees walked directly
+        got = coalition_margins(x, draws, masks, player_of, len(players), *t.kernel_args(), max_players=max_players)
+        for c in (0, 1, 5, 77, 127):
+            rows = np.repeat(x[None], len(draws), axis=0)
+            for i, cols in enumerate(players):
+                if (c >> i) & 1:
+                    rows[:, cols] = draws[:, cols]
+            np.testing.assert_allclose(got[c], t.margins(rows), rtol=1e-12, atol=1e-12)
