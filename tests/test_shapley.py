@@ -121,10 +121,11 @@ def test_voi_game_on_pima_is_efficient_and_consistent_with_the_ranker(pima_model
     game = ValueOfInformationGame(ranker, case)
     exact = shapley_values(game, method="exact")
     assert abs(exact.efficiency_gap) < 1e-9 and exact.v_empty == pytest.approx(0.0, abs=1e-12)
-    # the game's single-test values are the ranker's Monte Carlo values (same draws)
+    # the game's single-test values are the ranker's Monte Carlo values (same draws; the game sums
+    # tree margins in float64 where XGBoost uses float32)
     x = pima_model.spec.encode_case(case)
     mc, _ = ranker.monte_carlo_values(x, game.columns)
-    np.testing.assert_allclose(game.point(1 << np.arange(len(game.players))), mc, rtol=1e-9)
+    np.testing.assert_allclose(game.point(1 << np.arange(len(game.players))), mc, rtol=1e-5)
     sampled = shapley_values(ValueOfInformationGame(ranker, case), method="permutation", n_permutations=64, seed=1)
     assert np.all(np.abs(sampled.values - exact.values) <= 4 * sampled.se + 1e-3)
     assert max(exact.players, key=lambda p: dict(zip(exact.players, exact.values))[p]) == "glu"
