@@ -240,11 +240,12 @@ def _value_one_case(x, candidate, left, right, feature, threshold, default_left,
         n_intervals[0] += K + 1
 
 
-def _values_over_cases(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
+@numba.njit(cache=True, parallel=True)
+def exact_values_batch(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
                        base_margin, link, objective, U, corr, values, u, n_knots, discrete):
     """Exact values (n, p) of every candidate feature (NaN elsewhere) and intervals valued per case (n,).
 
-    ``candidates`` (n, p) marks which missing features to value for each case.
+    ``candidates`` (n, p) marks which missing features to value for each case. Parallel over cases.
     """
     n, p = X.shape
     out = np.full((n, p), np.nan)
@@ -257,7 +258,19 @@ def _values_over_cases(X, candidates, left, right, feature, threshold, default_l
     return out, counts
 
 
-# Two compilations of one body: the serial one compiles in a few seconds and serves single cases
-# (the CLI); the parallel one (prange over cases) takes longer to compile and serves batches.
-exact_values_serial = numba.njit(cache=True)(_values_over_cases)
-exact_values_batch = numba.njit(cache=True, parallel=True)(_values_over_cases)
+@numba.njit(cache=True)
+def exact_values_serial(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
+                        base_margin, link, objective, U, corr, values, u, n_knots, discrete):
+    """:func:`exact_values_batch` on one thread: compiles much faster, and serves single cases (the CLI).
+
+    (Two functions, not one compiled twice: numba's on-disk cache would hand both the same code.)
+    """
+    n, p = X.shape
+    out = np.full((n, p), np.nan)
+    counts = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        tally = np.zeros(1, dtype=np.int64)
+        _value_one_case(X[i], candidates[i], left, right, feature, threshold, default_left, value, tree_start,
+                        tree_group, base_margin, link, objective, U, corr, values, u, n_knots, discrete, out[i], tally)
+        counts[i] = tally[0]
+    return out, counts
