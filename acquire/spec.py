@@ -160,26 +160,51 @@ class Spec:
         Raises DataError naming the column and the first offending row for a missing
         column, a non-numeric value, an unknown level, inf, or a value outside ``range``.
         """
+        X, problems = self.encode_rows(frame, what=what)
+        if problems:
+            raise DataError(problems[min(problems)])
+        return X
+
+    def encode_rows(self, frame: pd.DataFrame, *, what: str = "data") -> tuple[np.ndarray, dict[int, str]]:
+        """Like :meth:`encode`, but a bad value spoils only its row: returns the matrix and
+        ``{row position: first problem}`` (those rows' bad cells are NaN). A missing column is
+        still an error for the whole frame."""
         missing = [n for n in self.feature_names if n not in frame.columns]
         if missing:
             raise DataError(f"{what}: missing column(s) {', '.join(map(repr, missing))} declared in the spec")
         out = np.empty((len(frame), len(self.features)), dtype=np.float64)
+        problems: dict[int, str] = {}
         for j, f in enumerate(self.features):
-            out[:, j] = self._encode_column(f, frame[f.name], what)
-        return out
+            out[:, j], issues = self._encode_column(f, frame[f.name], what)
+            for pos, reason in issues.items():
+                problems.setdefault(pos, reason)
+        return out, dict(sorted(problems.items()))
 
-    def _encode_column(self, f: FeatureSpec, col: pd.Series, what: str) -> np.ndarray:
+    def _encode_column(self, f: FeatureSpec, col: pd.Series, what: str) -> tuple[np.ndarray, dict[int, str]]:
+        rows = col.index
+        issues: dict[int, str] = {}
         if f.levels is not None:
-            values = np.array([self._level_code(f, v, what, row) for row, v in col.items()], dtype=np.float64)
+            values = np.full(len(col), np.nan)
+            for pos, v in enumerate(col.to_numpy(dtype=object)):
+                try:
+                    values[pos] = self._level_code(f, v, what, rows[pos])
+                except DataError as exc:
+                    issues[pos] = str(exc)
         else:
             numeric = pd.to_numeric(col, errors="coerce")
-            bad = numeric.isna() & col.notna()
-            if bad.any():
-                row = bad.idxmax()
-                raise DataError(f"{what}: row {row}, column {f.name!r}: {col[row]!r} is not a number")
-            values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-        self._check_values(f, values, col.index, what)
-        return values
+            values = np.array(numeric.to_numpy(dtype=np.float64, na_value=np.nan))  # writable
+            for pos in np.flatnonzero(numeric.isna().to_numpy() & col.notna().to_numpy()):
+                issues[int(pos)] = f"{what}: row {rows[pos]}, column {f.name!r}: {col.iloc[pos]!r} is not a number"
+        for pos in np.flatnonzero(np.isinf(values)):
+            issues.setdefault(int(pos), f"{what}: row {rows[pos]}, column {f.name!r}: infinite value")
+        if f.range is not None:
+            lo, hi = f.range
+            for pos in np.flatnonzero((values < lo) | (values > hi)):
+                issues.setdefault(int(pos), f"{what}: row {rows[pos]}, column {f.name!r}: {values[pos]:g} is outside "
+                                            f"the spec's range [{lo:g}, {hi:g}]")
+        if issues:
+            values[list(issues)] = np.nan
+        return values, issues
 
     @staticmethod
     def _level_code(f: FeatureSpec, v: Any, what: str, row: Any) -> float:
@@ -193,18 +218,17 @@ class Spec:
     @staticmethod
     def _check_values(f: FeatureSpec, values: np.ndarray, rows: Sequence[Any], what: str) -> None:
         """Reject inf and values outside the declared range, naming the first offending row."""
-        where = f"{what}: "
         inf = np.isinf(values)
         if inf.any():
             i = int(np.flatnonzero(inf)[0])
-            raise DataError(f"{where}row {rows[i]}, column {f.name!r}: infinite value")
+            raise DataError(f"{what}: row {rows[i]}, column {f.name!r}: infinite value")
         if f.range is not None:
             lo, hi = f.range
             out = (values < lo) | (values > hi)
             if out.any():
                 i = int(np.flatnonzero(out)[0])
                 raise DataError(
-                    f"{where}row {rows[i]}, column {f.name!r}: {values[i]:g} is outside the spec's range [{lo:g}, {hi:g}]"
+                    f"{what}: row {rows[i]}, column {f.name!r}: {values[i]:g} is outside the spec's range [{lo:g}, {hi:g}]"
                 )
 
     def encode_case(self, case: Mapping[str, Any]) -> np.ndarray:

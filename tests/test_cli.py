@@ -26,7 +26,7 @@ def test_help_for_every_command(run):
 
 def test_datasets_list_and_show(run):
     out = run("datasets", "list")
-    assert out.exit_code == 0 and "pima" in out.output and "breast_cancer" in out.output
+    assert out.exit_code == 0 and all(n in out.output for n in ("pima", "breast_cancer", "flchain"))
     info = json.loads(run("datasets", "show", "pima", "--format", "json").output)
     assert info["rows"] == 532 and "Turney" in info["provenance"]
     table = run("datasets", "show", "pima").output
@@ -102,7 +102,7 @@ def _one_line_error(result, *fragments):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["datasets", "show", "iris"], ["unknown dataset 'iris'", "breast_cancer, pima"]),
+    (["datasets", "show", "iris"], ["unknown dataset 'iris'", "breast_cancer, flchain, pima"]),
     (["rank", "--dataset", "pima", "--row", 0, "--observed", "age,glucose"], ["unknown feature name(s) 'glucose'"]),
     (["rank", "--dataset", "pima", "--row", 9999], ["row 9999 is out of range", "0..531"]),
     (["rank", "--dataset", "pima", "--case", '{"glu": 900}'], ["column 'glu': 900 is outside the spec's range [0, 300]"]),

@@ -5,7 +5,7 @@ from acquire import datasets
 
 
 def test_list_and_shapes(pima, breast_cancer):
-    assert datasets.list_datasets() == ["breast_cancer", "pima"]
+    assert datasets.list_datasets() == ["breast_cancer", "flchain", "pima"]
     frame, spec = pima
     assert frame.shape == (532, 9) and frame["type"].value_counts().to_dict() == {"No": 355, "Yes": 177}
     assert (frame["source"] == "Pima.tr").sum() == 200
@@ -23,7 +23,7 @@ def test_checksums_match_provenance():
 
 
 def test_data_within_spec_ranges(pima, breast_cancer):
-    for frame, spec in (pima, breast_cancer):
+    for frame, spec in (pima, breast_cancer, datasets.load("flchain")):
         X = spec.encode(frame)  # raises on any value outside the spec
         assert X.shape == (len(frame), len(spec.features))
 
@@ -32,3 +32,11 @@ def test_describe_lists_costs():
     info = datasets.describe("pima")
     assert info["rows"] == 532 and info["groups"] == {"blood_draw": 2.10}
     assert {f["name"]: f["cost"] for f in info["features"]}["glu"] == 15.51
+
+
+def test_flchain():
+    frame, spec = datasets.load("flchain")
+    assert frame.shape == (7874, 11) and frame["death"].value_counts().to_dict() == {0: 5705, 1: 2169}
+    assert frame["creatinine"].isna().sum() == 1350  # natural missingness: candidates for acquisition
+    assert spec.feature("sex").sensitive and spec.groups == {"serum": 10.0}
+    assert {"flc_grp", "futime", "chapter"}.isdisjoint(spec.feature_names)  # derived or post-outcome
