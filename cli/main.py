@@ -13,6 +13,7 @@ import sys
 import click
 
 _COMMANDS = {
+    "batch": ("acquire.cli.batch", "batch"),
     "datasets": ("acquire.cli.datasets", "datasets"),
     "explain": ("acquire.cli.explain", "explain"),
     "fit": ("acquire.cli.fit", "fit"),

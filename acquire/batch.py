@@ -1,0 +1,184 @@
+"""Rank a file of cases chunk by chunk: flat memory, per-row errors, atomic outputs.
+
+Reads CSV or Parquet in chunks, ranks each chunk with :func:`acquire.pipeline.rank_frame`, and
+appends the result to a temporary file beside the output (``.NAME.<random>.partial``). Only when
+every chunk is done is the file fsynced and renamed to its final name, so a run that is killed
+leaves no partial output; a re-run removes stale ``.partial`` files of the same output and
+redoes the work (results are deterministic, so the bytes are the same). Bad rows go to the
+errors file with their 0-based row number in the input and the reason; every good row is ranked.
+The input is only read.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pandas as pd
+
+from acquire.exceptions import AcquireError, DataError
+from acquire.pipeline import rank_frame
+
+__all__ = ["BatchSummary", "run_batch", "count_rows"]
+
+
+@dataclass
+class BatchSummary:
+    rows: int
+    ranked: int
+    failed: int
+    seconds: float
+    output: str
+    errors: str | None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise AcquireError(f"{path}: unknown file type {suffix!r}; use .csv or .parquet")
+
+
+def count_rows(path: Path) -> int | None:
+    """Rows in the input (for the progress bar): Parquet metadata, or a fast line count for CSV."""
+    if _kind(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    with open(path, "rb") as fh:
+        lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+    return max(lines - 1, 0)
+
+
+def _chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
+    try:
+        if _kind(path) == "parquet":
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
+                yield batch.to_pandas()
+        else:
+            yield from pd.read_csv(path, chunksize=chunk_size)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such input file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read: {str(exc).strip().splitlines()[0]}") from None
+
+
+class _AtomicWriter:
+    """Appends chunks to a temporary file beside ``target``; ``commit`` fsyncs and renames it."""
+
+    def __init__(self, target: Path):
+        self.target, self.kind = target, _kind(target)
+        if not target.parent.exists():
+            raise AcquireError(f"{target}: the folder {target.parent} does not exist")
+        for stale in target.parent.glob(f".{target.name}.*.partial"):  # left by a killed run
+            stale.unlink(missing_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        os.close(fd)
+        self.tmp = Path(name)
+        self._parquet = None
+        self._schema = None
+        self._header = True
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.kind == "csv":
+            frame.to_csv(self.tmp, mode="a", header=self._header, index=False, lineterminator="\n")
+            self._header = False
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False, schema=self._schema)
+        if self._parquet is None:
+            self._schema = table.schema
+            self._parquet = pq.ParquetWriter(self.tmp, self._schema)
+        self._parquet.write_table(table)
+
+    def commit(self) -> None:
+        if self.kind == "parquet" and self._parquet is None:
+            raise AcquireError(f"{self.target}: nothing to write (the input had no rows)")
+        if self._parquet is not None:
+            self._parquet.close()
+        with open(self.tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(self.tmp, 0o666 & ~_umask())
+        os.replace(self.tmp, self.target)
+        fd = os.open(self.target.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def abort(self) -> None:
+        if self._parquet is not None:
+            try:
+                self._parquet.close()
+            except Exception:
+                pass
+        self.tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLike, *,
+              errors_path: str | os.PathLike | None = None, chunk_size: int = 10_000, view: str = "next",
+              progress: Callable[[int], None] | None = None, **rank_options: Any) -> BatchSummary:
+    """Rank every row of ``in_path`` into ``out_path`` (see the module docstring).
+
+    ``rank_options`` go to :func:`acquire.pipeline.rank_frame` (objective, budget, observed, ...).
+    ``progress(n)`` is called after each chunk with the rows it held.
+    """
+    src, dst = Path(in_path), Path(out_path)
+    if chunk_size < 1:
+        raise AcquireError(f"chunk_size == {chunk_size}, must be >= 1")
+    if not src.is_file():
+        raise DataError(f"{src}: no such input file")
+    for target in [dst] + ([Path(errors_path)] if errors_path else []):
+        if target.exists() and target.resolve() == src.resolve():
+            raise AcquireError(f"{target}: would overwrite the input; choose another output file")
+    out = _AtomicWriter(dst)
+    err = _AtomicWriter(Path(errors_path)) if errors_path else None
+    start, offset, ranked, failed = time.perf_counter(), 0, 0, 0
+    try:
+        for chunk in _chunks(src, chunk_size):
+            chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+            result = rank_frame(model, chunk, view=view, errors="report", **rank_options)
+            problems = result.attrs.get("errors") if view == "long" else None
+            if problems is None:
+                bad = result["error"].notna()
+                problems = pd.DataFrame({"row": result.index[bad], "reason": result.loc[bad, "error"]})
+            out.write(result.reset_index(drop=True) if view == "next" else result)
+            if err is not None and len(problems):
+                err.write(problems)
+            failed += len(problems)
+            ranked += len(chunk) - len(problems)
+            offset += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        if err is not None and err._header and err.kind == "csv":
+            err.write(pd.DataFrame(columns=["row", "reason"]))
+        out.commit()
+        if err is not None:
+            err.commit()
+    except BaseException:
+        out.abort()
+        if err is not None:
+            err.abort()
+        raise
+    return BatchSummary(offset, ranked, failed, time.perf_counter() - start, str(dst),
+                        None if errors_path is None else str(errors_path))
