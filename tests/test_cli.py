@@ -96,7 +96,7 @@ def _one_line_error(result, *fragments):
     assert result.exit_code == 2, (result.exit_code, result.output)
     text = result.output.strip()
     assert "Traceback" not in text
-    assert len(text.splitlines()) == 1 or text.startswith("Usage:"), text
+    assert len(text.splitlines()) == 1 and text.startswith("Error: "), text
     for f in fragments:
         assert f in text, text
 
