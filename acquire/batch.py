@@ -135,13 +135,23 @@ def _umask() -> int:
     return mask
 
 
+def _numbered(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Give every chunk's rows their 0-based position in the whole input as the index."""
+    offset = 0
+    for chunk in chunks:
+        chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+        offset += len(chunk)
+        yield chunk
+
+
 def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLike, *,
               errors_path: str | os.PathLike | None = None, chunk_size: int = 10_000, view: str = "next",
-              progress: Callable[[int], None] | None = None, **rank_options: Any) -> BatchSummary:
+              progress: Callable[[int], None] | None = None, client: Any = None, **rank_options: Any) -> BatchSummary:
     """Rank every row of ``in_path`` into ``out_path`` (see the module docstring).
 
     ``rank_options`` go to :func:`acquire.pipeline.rank_frame` (objective, budget, observed, ...).
-    ``progress(n)`` is called after each chunk with the rows it held.
+    ``progress(n)`` is called after each chunk with the rows it held. With a Dask ``client``
+    the chunks are ranked on the cluster (:func:`acquire.distributed.map_chunks`), in order.
     """
     src, dst = Path(in_path), Path(out_path)
     if chunk_size < 1:
@@ -154,12 +164,18 @@ def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLik
     out = _AtomicWriter(dst)
     err = _AtomicWriter(Path(errors_path)) if errors_path else None
     start, offset, ranked, failed = time.perf_counter(), 0, 0, 0
+    options = dict(rank_options, view=view, errors="report")
+    if client is None:
+        ranked_chunks = ((chunk, rank_frame(model, chunk, **options)) for chunk in _numbered(_chunks(src, chunk_size)))
+    else:
+        from acquire.distributed import map_chunks
+
+        ranked_chunks = map_chunks(client, model, _numbered(_chunks(src, chunk_size)), options)
     try:
-        for chunk in _chunks(src, chunk_size):
-            chunk.index = pd.RangeIndex(offset, offset + len(chunk))
-            result = rank_frame(model, chunk, view=view, errors="report", **rank_options)
-            problems = result.attrs.get("errors") if view == "long" else None
-            if problems is None:
+        for chunk, result in ranked_chunks:
+            if view == "long":
+                problems = pd.DataFrame(result.attrs.get("errors", []), columns=["row", "reason"])
+            else:
                 bad = result["error"].notna()
                 problems = pd.DataFrame({"row": result.index[bad], "reason": result.loc[bad, "error"]})
             out.write(result.reset_index(drop=True) if view == "next" else result)

@@ -43,13 +43,20 @@ def rank_frame(model: Any, frame: pd.DataFrame, *, observed: Sequence[str] | Non
         Also offer whole shared-cost groups (valued by Monte Carlo: much slower on big frames).
     errors : {"raise", "report"}
         "report": a bad row (wrong type, out of range, unknown level) does not stop the others;
-        the long view lists them in ``result.attrs["errors"]`` (row, reason), the next view in
-        its ``error`` column.
+        the long view lists them in ``result.attrs["errors"]`` (records of row and reason), the
+        next view in its ``error`` column (use the next view on a Dask DataFrame: its partitions'
+        attrs are not combined).
 
     Returns
     -------
     DataFrame
     """
+    if type(frame).__module__.startswith("dask"):
+        from acquire.distributed import rank_dask_frame
+
+        return rank_dask_frame(model, frame, observed=observed, objective=objective, budget=budget,
+                               exchange_rate=exchange_rate, view=view, method=method, include_groups=include_groups,
+                               n_draws=n_draws, n_replicates=n_replicates, seed=seed, errors=errors)
     if view not in ("long", "next"):
         raise AcquireError(f"view must be 'long' or 'next', got {view!r}")
     if errors not in ("raise", "report"):
@@ -72,7 +79,7 @@ def rank_frame(model: Any, frame: pd.DataFrame, *, observed: Sequence[str] | Non
     index = frame.index.to_numpy()
     if view == "long":
         long.insert(0, "row", index[long.pop("position").to_numpy()] if len(long) else long.pop("position"))
-        long.attrs["errors"] = pd.DataFrame({"row": [index[i] for i in problems], "reason": list(problems.values())})
+        long.attrs["errors"] = [{"row": index[i], "reason": r} for i, r in problems.items()]
         return long
     return _next_view(frame, long, problems)
 
@@ -139,21 +146,23 @@ def _assemble(spec, ranker, X: np.ndarray, good: np.ndarray, values: dict) -> pd
     # order: free tests first, then by value per cost, ties by value (as Ranking does)
     key_free = np.where(cost == 0, 0, 1)
     order = np.lexsort((-np.nan_to_num(value), -np.nan_to_num(vpc, nan=0.0), key_free), axis=-1) if U else np.zeros((n, 0), int)
-    rows, ranks = [], []
-    for i in np.flatnonzero(good):
-        for r, u in enumerate(k for k in order[i] if candidate[i, k]):
-            rows.append((i, u))
-            ranks.append(r + 1)
-    if not rows:
+    in_order = np.take_along_axis(candidate, order, axis=1)  # candidates, each row in ranking order
+    pos, slot = np.nonzero(in_order)  # row-major: rows ascending, best candidate first within a row
+    if pos.size == 0:
         return pd.DataFrame(columns=["position", "rank", "feature", "kind", "members", "cost", "value", "se",
                                      "net_value", "value_per_cost", "within_budget", "method", "recommended"])
-    pos = np.array([r[0] for r in rows])
-    uid = np.array([r[1] for r in rows])
+    uid = order[pos, slot]
+    ranks = np.cumsum(in_order, axis=1)[pos, slot]
     names = spec.feature_names
+    unit_names = np.array([u.name for u in units], dtype=object)
+    unit_kinds = np.array([u.kind for u in units], dtype=object)
+    members = unit_names[uid].copy()  # a single test is its own member
+    for u in range(U):
+        if len(cols[u]) > 1:
+            at = np.flatnonzero(uid == u)
+            members[at] = [",".join(names[c] for c in cols[u] if missing[i, c]) for i in pos[at]]
     long = pd.DataFrame({
-        "position": pos, "rank": ranks,
-        "feature": [units[u].name for u in uid], "kind": [units[u].kind for u in uid],
-        "members": [",".join(names[c] for c in cols[u] if missing[i, c]) for i, u in zip(pos, uid)],
+        "position": pos, "rank": ranks, "feature": unit_names[uid], "kind": unit_kinds[uid], "members": members,
         "cost": cost[pos, uid], "value": value[pos, uid], "se": values["se"][pos, uid], "net_value": net[pos, uid],
         "value_per_cost": vpc[pos, uid], "within_budget": within[pos, uid], "method": values["method"][pos, uid],
     })
@@ -166,32 +175,36 @@ def _assemble(spec, ranker, X: np.ndarray, good: np.ndarray, values: dict) -> pd
 def _next_view(frame: pd.DataFrame, long: pd.DataFrame, problems: dict[int, str]) -> pd.DataFrame:
     out = frame.copy()
     n = len(frame)
-    counts = long.groupby("position").size() if len(long) else pd.Series(dtype=int)
-    pick = long[long["recommended"]].set_index("position") if len(long) else long
-    any_affordable = long.groupby("position")["within_budget"].any() if len(long) else pd.Series(dtype=bool)
-    nxt = {c: np.full(n, np.nan, dtype=object) for c in NEXT_COLUMNS}
-    for i in range(n):
-        if i in problems:
-            nxt["error"][i] = problems[i]
-            continue
-        nxt["n_candidates"][i] = int(counts.get(i, 0))
-        if i in pick.index:
-            row = pick.loc[i]
-            nxt["next_test"][i], nxt["next_cost"][i] = row["feature"], row["cost"]
-            nxt["next_value"][i], nxt["next_value_per_cost"][i] = row["value"], row["value_per_cost"]
-            nxt["stop"][i] = False
-        else:
-            nxt["stop"][i] = True
-            nxt["stop_reason"][i] = ("nothing left to measure" if counts.get(i, 0) == 0 else
-                                     "budget spent: no candidate fits the remaining budget"
-                                     if not any_affordable.get(i, True) else
-                                     "no affordable candidate has positive net value")
-    for c in NEXT_COLUMNS:
-        out[c] = nxt[c]
-    for c in ("next_cost", "next_value", "next_value_per_cost"):
-        out[c] = pd.to_numeric(out[c])
-    out["n_candidates"] = pd.array(out["n_candidates"], dtype="Int64")
-    out["stop"] = pd.array(out["stop"], dtype="boolean")
+    pos = long["position"].to_numpy(dtype=np.int64)
+    counts = np.bincount(pos, minlength=n)
+    affordable = np.bincount(pos, weights=long["within_budget"].to_numpy(dtype=float), minlength=n) > 0
+    pick = long[long["recommended"].to_numpy(dtype=bool)]
+    at = pick["position"].to_numpy(dtype=np.int64)
+    has = np.zeros(n, dtype=bool)
+    has[at] = True
+    bad = np.zeros(n, dtype=bool)
+    bad[list(problems)] = True
+
+    def spread(column, dtype=object):
+        full = np.full(n, np.nan, dtype=dtype)
+        full[at] = pick[column].to_numpy()
+        return full
+
+    out["next_test"] = spread("feature")
+    out["next_cost"] = spread("cost", float)
+    out["next_value"] = spread("value", float)
+    out["next_value_per_cost"] = spread("value_per_cost", float)
+    out["n_candidates"] = pd.array(np.where(bad, None, counts), dtype="Int64")
+    out["stop"] = pd.array(np.where(bad, None, ~has), dtype="boolean")
+    reason = np.where(counts == 0, "nothing left to measure",
+                      np.where(~affordable, "budget spent: no candidate fits the remaining budget",
+                               "no affordable candidate has positive net value")).astype(object)
+    reason[has | bad] = np.nan
+    out["stop_reason"] = reason
+    error = np.full(n, np.nan, dtype=object)
+    for i, r in problems.items():
+        error[i] = r
+    out["error"] = error
     return out
 
 

@@ -208,7 +208,7 @@ class Spec:
 
     @staticmethod
     def _level_code(f: FeatureSpec, v: Any, what: str, row: Any) -> float:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
+        if pd.api.types.is_scalar(v) and pd.isna(v):  # None, NaN, pd.NA, NaT
             return np.nan
         for i, level in enumerate(f.levels):
             if v == level or str(v) == str(level):
