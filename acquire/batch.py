@@ -91,6 +91,14 @@ class _AtomicWriter:
         self._schema = None
         self._header = True
 
+    def write_text(self, header: str, body: str) -> None:
+        """Append rendered CSV text (the header only for the first chunk)."""
+        with open(self.tmp, "a", encoding="utf-8", newline="") as fh:
+            if self._header:
+                fh.write(header)
+                self._header = False
+            fh.write(body)
+
     def write(self, frame: pd.DataFrame) -> None:
         if self.kind == "csv":
             frame.to_csv(self.tmp, mode="a", header=self._header, index=False, lineterminator="\n")
@@ -135,6 +143,23 @@ def _umask() -> int:
     return mask
 
 
+def process_chunk(model: Any, chunk: pd.DataFrame, options: dict, render_csv: bool) -> tuple[int, pd.DataFrame, Any]:
+    """Rank one chunk: ``(rows, problems, payload)``; the payload is the ranked frame, or for CSV
+    output its rendered ``(header, body)`` text (so Dask workers, not the client, render it)."""
+    result = rank_frame(model, chunk, **options)
+    if options.get("view") == "long":
+        problems = pd.DataFrame(result.attrs.get("errors", []), columns=["row", "reason"])
+    else:
+        bad = result["error"].notna()
+        problems = pd.DataFrame({"row": result.index[bad], "reason": result.loc[bad, "error"]})
+        result = result.reset_index(drop=True)
+    if render_csv:
+        result.attrs = {}
+        return len(chunk), problems, (result.head(0).to_csv(index=False, lineterminator="\n"),
+                                      result.to_csv(index=False, header=False, lineterminator="\n"))
+    return len(chunk), problems, result
+
+
 def _numbered(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     """Give every chunk's rows their 0-based position in the whole input as the index."""
     offset = 0
@@ -165,27 +190,27 @@ def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLik
     err = _AtomicWriter(Path(errors_path)) if errors_path else None
     start, offset, ranked, failed = time.perf_counter(), 0, 0, 0
     options = dict(rank_options, view=view, errors="report")
+    render = out.kind == "csv"
+    chunks = _numbered(_chunks(src, chunk_size))
     if client is None:
-        ranked_chunks = ((chunk, rank_frame(model, chunk, **options)) for chunk in _numbered(_chunks(src, chunk_size)))
+        processed = (process_chunk(model, chunk, options, render) for chunk in chunks)
     else:
         from acquire.distributed import map_chunks
 
-        ranked_chunks = map_chunks(client, model, _numbered(_chunks(src, chunk_size)), options)
+        processed = map_chunks(client, model, chunks, options, render)
     try:
-        for chunk, result in ranked_chunks:
-            if view == "long":
-                problems = pd.DataFrame(result.attrs.get("errors", []), columns=["row", "reason"])
+        for rows, problems, payload in processed:
+            if render:
+                out.write_text(*payload)
             else:
-                bad = result["error"].notna()
-                problems = pd.DataFrame({"row": result.index[bad], "reason": result.loc[bad, "error"]})
-            out.write(result.reset_index(drop=True) if view == "next" else result)
+                out.write(payload)
             if err is not None and len(problems):
                 err.write(problems)
             failed += len(problems)
-            ranked += len(chunk) - len(problems)
-            offset += len(chunk)
+            ranked += rows - len(problems)
+            offset += rows
             if progress is not None:
-                progress(len(chunk))
+                progress(rows)
         if err is not None and err._header and err.kind == "csv":
             err.write(pd.DataFrame(columns=["row", "reason"]))
         out.commit()

@@ -2,8 +2,9 @@
 
 - :func:`rank_dask_frame` — :func:`acquire.pipeline.rank_frame` over a Dask DataFrame
   (``map_partitions``); ``rank_frame`` dispatches to it when given one.
-- :func:`map_chunks` — rank an ordered stream of pandas chunks on a cluster, yielding results in
-  input order with a bounded number in flight (memory stays flat); ``acquire batch --scheduler``.
+- :func:`map_chunks` — rank (and render) an ordered stream of pandas chunks on a cluster, yielding
+  results in input order with a bounded number in flight (memory stays flat); ``acquire batch
+  --scheduler``. Workers render CSV text themselves, so the client only reads and appends.
 
 A row's result never depends on how rows are chunked or partitioned (exact values and seeded
 common random numbers), so the output is byte-identical to a local run. Each worker ranks with
@@ -21,17 +22,28 @@ import pandas as pd
 __all__ = ["client_for", "map_chunks", "rank_dask_frame"]
 
 
-def _rank_partition(part: pd.DataFrame, model: Any, options: dict) -> pd.DataFrame:
+def _one_thread(fn, *args):
+    """Run ``fn`` with one numba thread: the workers are the parallelism."""
     import numba
-
-    from acquire.pipeline import rank_frame
 
     previous = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        return rank_frame(model, part, **options)
+        return fn(*args)
     finally:
         numba.set_num_threads(previous)
+
+
+def _rank_partition(part: pd.DataFrame, model: Any, options: dict) -> pd.DataFrame:
+    from acquire.pipeline import rank_frame
+
+    return _one_thread(lambda: rank_frame(model, part, **options))
+
+
+def _process_chunk(chunk: pd.DataFrame, model: Any, options: dict, render_csv: bool):
+    from acquire.batch import process_chunk
+
+    return _one_thread(process_chunk, model, chunk, options, render_csv)
 
 
 def rank_dask_frame(model: Any, ddf: Any, **options: Any) -> Any:
@@ -54,18 +66,16 @@ def client_for(scheduler: str, n_workers: int = 2) -> Any:
     return Client(scheduler)
 
 
-def map_chunks(client: Any, model: Any, chunks: Iterable[pd.DataFrame], options: dict,
-               window: int | None = None) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
-    """Yield ``(chunk, rank_frame(chunk))`` in input order, ranking on the cluster; at most
-    ``window`` chunks (default: twice the workers) are in flight."""
+def map_chunks(client: Any, model: Any, chunks: Iterable[pd.DataFrame], options: dict, render_csv: bool,
+               window: int | None = None) -> Iterator[tuple]:
+    """Yield :func:`acquire.batch.process_chunk` results in input order, computed on the cluster;
+    at most ``window`` chunks (default: twice the workers) are in flight."""
     window = window or 2 * max(1, len(client.scheduler_info().get("workers", {})))
     remote_model = client.scatter(model, broadcast=True)
     pending: deque = deque()
     for chunk in chunks:
-        pending.append((chunk, client.submit(_rank_partition, chunk, remote_model, options, pure=False)))
+        pending.append(client.submit(_process_chunk, chunk, remote_model, options, render_csv, pure=False))
         if len(pending) >= window:
-            done, future = pending.popleft()
-            yield done, future.result()
+            yield pending.popleft().result()
     while pending:
-        done, future = pending.popleft()
-        yield done, future.result()
+        yield pending.popleft().result()
