@@ -179,6 +179,9 @@ def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLik
     the chunks are ranked on the cluster (:func:`acquire.distributed.map_chunks`), in order.
     """
     src, dst = Path(in_path), Path(out_path)
+    for path in (src, dst) + ((Path(errors_path),) if errors_path else ()):
+        if "\x00" in str(path):
+            raise AcquireError(f"{str(path)!r}: a path cannot contain a NUL byte")
     if chunk_size < 1:
         raise AcquireError(f"chunk_size == {chunk_size}, must be >= 1")
     if not src.is_file():

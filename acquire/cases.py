@@ -34,9 +34,12 @@ def case_from_json(text_or_path: str) -> dict:
     source = text_or_path
     if not text_or_path.lstrip().startswith("{"):
         path = Path(text_or_path)
-        if not path.is_file():
-            raise DataError(f"--case: {text_or_path!r} is neither a JSON object nor a file")
-        source = path.read_text("utf-8")
+        try:
+            source = path.read_text("utf-8") if path.is_file() else None
+        except (OSError, UnicodeDecodeError, ValueError):  # unreadable, not text, a NUL byte in the path
+            source = None
+        if source is None:
+            raise DataError(f"--case: {text_or_path!r} is neither a JSON object nor a readable JSON file")
     try:
         case = json.loads(source)
     except json.JSONDecodeError as exc:

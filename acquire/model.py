@@ -149,7 +149,11 @@ def load_model(directory: PathLike) -> Model:
         One line naming the folder and the problem (missing, tampered, truncated, wrong kind).
     """
     directory = Path(directory)
-    if not directory.is_dir():
+    try:
+        found = directory.is_dir()
+    except (OSError, ValueError) as exc:  # e.g. a NUL byte in the path
+        raise ModelError(f"{str(directory)!r}: not a usable path ({exc})") from None
+    if not found:
         raise ModelError(f"{directory}: no such model folder")
     try:
         manifest = json.loads((directory / MANIFEST).read_text("utf-8"))

@@ -282,8 +282,8 @@ def _read(source: PathLike | Mapping) -> tuple[dict, str]:
         text = path.read_text("utf-8")
     except FileNotFoundError:
         raise SpecError(f"{source}: spec file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{source}: cannot read spec: {exc}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise SpecError(f"{str(source)!r}: cannot read spec: {exc}") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:

@@ -75,6 +75,8 @@ class LazyGroup(click.Group):
                 raise InputError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
             if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
                 raise InputError(f"{exc.strerror}: {exc.filename}") from None
+            if isinstance(exc, ValueError) and "null byte" in str(exc):  # os.stat on a path typed with a NUL
+                raise InputError("a path given on the command line contains a NUL byte") from None
             raise InternalError(f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
 
 
