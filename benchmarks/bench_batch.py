@@ -27,7 +27,7 @@ from acquire.synthetic import generate
 def run(args: list[str]) -> tuple[float, float]:
     """Seconds and peak RSS (GiB) of one `acquire batch` process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", "from acquire.cli import main; main()", "batch", "-q", *args])
+    proc = subprocess.Popen([sys.executable, "-I", "-c", "from acquire.cli import main; main()", "batch", "-q", *args])
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"acquire batch failed: {args}")

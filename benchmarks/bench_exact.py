@@ -49,7 +49,7 @@ def cold_compile_seconds() -> float:
             "e = ExactTreeValue(m.predictor, m.conditional, 'eig'); t = time.perf_counter();"
             "e.values(np.full(7, np.nan), list(range(7))); print(time.perf_counter() - t)")
     with tempfile.TemporaryDirectory() as cache:
-        out = subprocess.run([sys.executable, "-c", code], env=os.environ | {"NUMBA_CACHE_DIR": cache},
+        out = subprocess.run([sys.executable, "-I", "-c", code], env=os.environ | {"NUMBA_CACHE_DIR": cache},
                              capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 

@@ -140,7 +140,8 @@ def test_kill_9_leaves_no_partial_output_and_rerun_is_identical(flchain_model_di
     model = load_model(flchain_model_dir)
     src = tmp_path / "in.csv"
     generate(model, 60_000, seed=2, missing=0.5).to_csv(src, index=False)
-    cmd = [sys.executable, "-c", "from acquire.cli import main; main()", "batch", "--model", str(flchain_model_dir),
+    # -I: the repository's own acquire/ folder must not shadow the installed package
+    cmd = [sys.executable, "-I", "-c", "from acquire.cli import main; main()", "batch", "--model", str(flchain_model_dir),
            "--in", str(src), "--chunk-size", "500", "-q"]
     out = tmp_path / "out.csv"
     proc = subprocess.Popen(cmd + ["--out", str(out)])
