@@ -215,8 +215,14 @@ class ValueOfInformation:
     def rank(self, case: Mapping[str, Any], *, case_id: Any = None) -> Ranking:
         """Rank the missing tests of ``case`` (feature → value; absent or NaN = not measured)."""
         self._validate_params()
-        x = self.spec.encode_case(case)
+        return self.rank_encoded(self.spec.encode_case(case), case_id=case_id, case=case)
+
+    def rank_encoded(self, x: np.ndarray, *, case_id: Any = None, case: Mapping[str, Any] | None = None) -> Ranking:
+        """:meth:`rank` for a row already encoded by the spec (NaN = not measured)."""
+        self._validate_params()
         names = self.spec.feature_names
+        if case is None:
+            case = {names[j]: float(x[j]) for j in np.flatnonzero(~np.isnan(x))}
         observed = [names[j] for j in np.flatnonzero(~np.isnan(x))]
         rate = self.spec.exchange_rate(self.objective) if self.exchange_rate is None else float(self.exchange_rate)
 

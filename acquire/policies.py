@@ -1,0 +1,195 @@
+"""Acquisition policies: rules that choose the next test from what a case has so far.
+
+A policy sees only the acquired values (never the case's hidden ones). Every policy honours
+panels (ordered whole), shared group costs (charged once) and a hard per-case budget; the
+value-of-information policies also stop softly when no test is worth its cost.
+
+- :class:`GreedyValue` — the engine's recommendation: best value per cost with positive net value;
+- :class:`CostBlindGreedy` — the most informative test, whatever it costs (stops when nothing informs);
+- :class:`StaticOrder` — one global order, fitted once (mean value per cost over training cases);
+- :class:`RandomOrder` — a seeded random order;
+- :class:`AcquireAll` — every test: the ceiling of performance, and of cost.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from acquire.costs import price
+from acquire.exceptions import AcquireError
+from acquire.spec import Unit
+
+__all__ = ["Policy", "GreedyValue", "CostBlindGreedy", "StaticOrder", "RandomOrder", "AcquireAll", "POLICIES",
+           "make_policy"]
+
+
+@dataclass
+class State:
+    """What a policy may look at: the acquired values (NaN = not acquired), the money spent and left."""
+
+    x: np.ndarray
+    spent: float
+    budget: float | None
+    rng: np.random.Generator
+
+
+class Policy(ABC):
+    """Chooses the next unit for a case, or None to stop."""
+
+    name = "policy"
+
+    def fit(self, model: Any, train: np.ndarray) -> "Policy":
+        """Learn anything global from the encoded training rows (most policies need nothing)."""
+        self.model_ = model
+        return self
+
+    @abstractmethod
+    def choose(self, state: State) -> tuple[Unit, float] | None:
+        """``(unit, value estimate)`` to acquire next, or None."""
+
+    # helpers shared by the policies
+    def _open_units(self, state: State) -> list[Unit]:
+        spec = self.model_.spec
+        missing = {spec.feature_names[j] for j in np.flatnonzero(np.isnan(state.x))}
+        return [u for u in spec.units(include_groups=False) if any(m in missing for m in u.members)]
+
+    def _affordable(self, state: State, units: Sequence[Unit]) -> list[tuple[Unit, float]]:
+        spec = self.model_.spec
+        observed = [spec.feature_names[j] for j in np.flatnonzero(~np.isnan(state.x))]
+        priced = [(u, price(spec, u, observed)) for u in units]
+        if state.budget is None:
+            return priced
+        return [(u, c) for u, c in priced if state.spent + c <= state.budget + 1e-12]
+
+
+class GreedyValue(Policy):
+    """The engine's recommendation (value per cost, positive net value, within budget)."""
+
+    name = "greedy"
+
+    def __init__(self, *, objective: str = "eig", exchange_rate: float | None = None):
+        self.objective = objective
+        self.exchange_rate = exchange_rate
+
+    def fit(self, model: Any, train: np.ndarray) -> "GreedyValue":
+        super().fit(model, train)
+        self.ranker_ = model.ranker(objective=self.objective, exchange_rate=self.exchange_rate, include_groups=False)
+        return self
+
+    def choose(self, state: State):
+        self.ranker_.budget = None if state.budget is None else max(state.budget - state.spent, 0.0)
+        ranking = self.ranker_.rank_encoded(state.x)
+        if ranking.stop:
+            return None
+        best = next(c for c in ranking.candidates if c.feature == ranking.recommendation)
+        return next(u for u in self._open_units(state) if u.name == best.feature), best.value
+
+
+class CostBlindGreedy(Policy):
+    """The most informative affordable test, ignoring its cost; stops when none informs (EIG < min_value)."""
+
+    name = "cost_blind"
+
+    def __init__(self, *, min_value: float = 1e-3):
+        self.min_value = min_value
+
+    def fit(self, model: Any, train: np.ndarray) -> "CostBlindGreedy":
+        super().fit(model, train)
+        self.ranker_ = model.ranker(objective="eig", include_groups=False, exchange_rate=0.0)
+        return self
+
+    def choose(self, state: State):
+        ranking = self.ranker_.rank_encoded(state.x)
+        affordable = {u.name for u, _ in self._affordable(state, self._open_units(state))}
+        best = max((c for c in ranking.candidates if c.feature in affordable), key=lambda c: c.value, default=None)
+        if best is None or best.value < self.min_value:
+            return None
+        return next(u for u in self._open_units(state) if u.name == best.feature), best.value
+
+
+class StaticOrder(Policy):
+    """One global order by mean value per cost over training cases that start with nothing measured.
+
+    Stops at the budget, or (with an exchange rate) at the first test whose mean value does not
+    pay for its price.
+    """
+
+    name = "static"
+
+    def __init__(self, *, n_cases: int = 200, exchange_rate: float | None = None, seed: int = 0):
+        self.n_cases = n_cases
+        self.exchange_rate = exchange_rate
+        self.seed = seed
+
+    def fit(self, model: Any, train: np.ndarray) -> "StaticOrder":
+        super().fit(model, train)
+        spec = model.spec
+        units = spec.units(include_groups=False)
+        rng = np.random.default_rng(self.seed)
+        rows = train[rng.choice(len(train), min(self.n_cases, len(train)), replace=False)]
+        start = np.full(len(spec.features), np.nan)
+        free = [j for j, f in enumerate(spec.features) if f.cost == 0 and f.group is None]
+        ranker = model.ranker(include_groups=False)
+        values = np.zeros(len(units))
+        for row in rows:
+            x = start.copy()
+            x[free] = row[free]
+            for c in ranker.rank_encoded(x).candidates:
+                values[[u.name for u in units].index(c.feature)] += c.value / len(rows)
+        costs = np.array([price(spec, u, []) for u in units])
+        order = np.argsort(-values / np.maximum(costs, 1e-12), kind="stable")
+        self.order_ = [units[i].name for i in order]
+        self.mean_value_ = {units[i].name: float(values[i]) for i in order}
+        return self
+
+    def choose(self, state: State):
+        open_units = {u.name: u for u, _ in self._affordable(state, self._open_units(state))}
+        rate = self.model_.spec.exchange_rate("eig") if self.exchange_rate is None else self.exchange_rate
+        for name in self.order_:
+            if name in open_units:
+                unit = open_units[name]
+                cost = price(self.model_.spec, unit, [])
+                if rate and self.mean_value_[name] < cost * rate:
+                    return None
+                return unit, self.mean_value_[name]
+        return None
+
+
+class RandomOrder(Policy):
+    """A seeded random affordable test at every step (the simulation's rng)."""
+
+    name = "random"
+
+    def choose(self, state: State):
+        options = self._affordable(state, self._open_units(state))
+        if not options:
+            return None
+        unit, _ = options[int(state.rng.integers(len(options)))]
+        return unit, float("nan")
+
+
+class AcquireAll(Policy):
+    """Every affordable test, in spec order."""
+
+    name = "all"
+
+    def choose(self, state: State):
+        options = self._affordable(state, self._open_units(state))
+        return (options[0][0], float("nan")) if options else None
+
+
+POLICIES = {"greedy": GreedyValue, "greedy_evsi": lambda: GreedyValue(objective="evsi"), "cost_blind": CostBlindGreedy,
+            "static": StaticOrder, "random": RandomOrder, "all": AcquireAll}
+
+
+def make_policy(name: str) -> Policy:
+    """A policy by name (see :data:`POLICIES`)."""
+    if name not in POLICIES:
+        raise AcquireError(f"unknown policy {name!r}; available: {', '.join(POLICIES)}")
+    policy = POLICIES[name]()
+    policy.name = name
+    return policy
