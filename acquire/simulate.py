@@ -11,6 +11,7 @@ the curve first reaches 99 % of the all-features performance.
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -31,7 +32,8 @@ def run_policy(model: Any, policy: Policy, X: np.ndarray, *, budget: float | Non
     rows = []
     ids = list(range(len(X))) if case_ids is None else list(case_ids)
     for case, x_true in zip(ids, X):
-        rng = np.random.default_rng([seed, hash(policy.name) % 2**31, int(case) if np.isscalar(case) else 0])
+        # a stable per-(policy, case) stream: str hash() is salted per process, crc32 is not
+        rng = np.random.default_rng([seed, zlib.crc32(policy.name.encode()), int(case) if np.isscalar(case) else 0])
         x = np.full(x_true.size, np.nan)
         spent, step = 0.0, 0
         pred = model.predictor.predict_distribution(x[None])[0]
@@ -209,8 +211,10 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     pred = np.stack(steps["prediction"].to_numpy())
     steps["score"] = pred[:, 1] if name == "auroc" else (pred.argmax(axis=1) if name == "accuracy" else pred[:, 0])
     steps["y"] = y[steps["case"].to_numpy()]
-    total = float(sum(price(spec, u, []) - 0 for u in spec.units(include_groups=False)))
-    total = max(total, float(steps["cumulative_cost"].max()))
+    # everything bought: each test's own cost, and each shared group cost once
+    total = sum(f.cost for f in spec.features if f.available == "before_decision")
+    total += sum(cost for g, cost in spec.groups.items() if any(f.group == g for f in spec.features))
+    total = max(float(total), float(steps["cumulative_cost"].max()))
     grid = np.linspace(0.0, total, grid_points)
     full_pred = model.predictor.predict_distribution(X_test)
     full = float(score(y, full_pred[:, 1] if name == "auroc" else

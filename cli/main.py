@@ -18,6 +18,7 @@ _COMMANDS = {
     "explain": ("acquire.cli.explain", "explain"),
     "fit": ("acquire.cli.fit", "fit"),
     "rank": ("acquire.cli.rank", "rank"),
+    "simulate": ("acquire.cli.simulate", "simulate"),
 }
 
 

@@ -1,0 +1,103 @@
+"""Policies and simulation: what a policy may see, budgets, shared costs, curves, seeding."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from sklearn.metrics import roc_auc_score
+
+from acquire.cli import cli
+from acquire.policies import Policy, make_policy
+from acquire.simulate import auroc_rows, run_policy, simulate
+
+
+def test_vectorized_auroc_matches_sklearn_with_ties():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    scores = np.round(rng.uniform(size=(5, 300)), 1)  # many ties
+    np.testing.assert_allclose(auroc_rows(y, scores), [roc_auc_score(y, s) for s in scores], atol=1e-12)
+
+
+class Spy(Policy):
+    """Records what it is shown, then buys the cheapest open test."""
+
+    name = "spy"
+
+    def __init__(self, truth):
+        self.truth, self.seen = truth, []
+
+    def choose(self, state):
+        self.seen.append(state.x.copy())
+        options = sorted(self._affordable(state, self._open_units(state)), key=lambda uc: uc[1])
+        return (options[0][0], 0.0) if options else None
+
+
+def test_a_policy_sees_only_what_it_bought(pima_model, pima):
+    frame, spec = pima
+    X = spec.encode(frame.head(5))
+    spy = Spy(X).fit(pima_model, X)
+    log = run_policy(pima_model, spy, X, budget=3.0)
+    for x in spy.seen:  # everything shown is either NaN or a value the policy already bought
+        assert np.all(np.isnan(x) | np.isin(x, X))
+    assert log.groupby("case")["cumulative_cost"].max().max() <= 3.0  # the hard budget
+    assert (log.groupby("case")["step"].max() == 3).all()  # three tests at 1.00 each
+
+
+@pytest.fixture(scope="module")
+def pima_sim(pima):
+    frame, spec = pima
+    return simulate(frame, spec, ["greedy", "static", "random", "all"], seed=0, n_boot=30, max_cases=60)
+
+
+def test_simulation_curves_and_summary(pima_sim, pima):
+    sim = pima_sim
+    assert sim.split["n_train"] == 372 and sim.split["n_test"] == 60  # 70/30 split; 60 held-out cases simulated
+    assert set(sim.summary["policy"]) == {"greedy", "static", "random", "all"}
+    start = sim.curves[sim.curves["cost"] == 0]
+    assert np.allclose(start["metric"], 0.5)  # no test bought: one prediction for everyone
+    full = sim.summary.set_index("policy").loc["all", "final_auroc"]
+    assert full == pytest.approx(sim.full_metric)  # buying everything gives the all-features AUROC
+    for name, curve in sim.curves.groupby("policy"):
+        area = np.trapezoid(curve["metric"], curve["cost"]) / curve["cost"].max()
+        assert sim.summary.set_index("policy").loc[name, "normalized_auc"] == pytest.approx(area)
+        assert np.all(curve["lo"] <= curve["metric"] + 1e-12) and np.all(curve["metric"] <= curve["hi"] + 1e-12)
+    greedy = sim.summary.set_index("policy").loc["greedy"]
+    assert greedy["mean_cost"] < sim.total_cost  # it stops when no test pays for itself
+    assert greedy["normalized_auc"] > sim.summary.set_index("policy").loc["all", "normalized_auc"]
+
+
+def test_simulation_is_seeded(pima):
+    frame, spec = pima
+    a = simulate(frame, spec, ["random", "greedy"], seed=3, n_boot=10, max_cases=25)
+    b = simulate(frame, spec, ["random", "greedy"], seed=3, n_boot=10, max_cases=25)
+    assert a.steps.equals(b.steps) and a.summary.equals(b.summary)
+
+
+def test_shared_group_costs_in_simulation(breast_cancer):
+    frame, spec = breast_cancer
+    sim = simulate(frame, spec, ["all"], seed=0, n_boot=10, max_cases=5,
+                   predictor_params={"n_estimators": 30})
+    first = sim.steps[sim.steps["step"] == 1]["cost"]
+    later = sim.steps[sim.steps["step"] > 1]["cost"]
+    assert (first > 100).all()  # the first panel pays for the aspirate
+    assert (later < 10).all()  # later panels pay only their own image analysis
+    assert sim.steps.groupby("case")["cumulative_cost"].max().iloc[0] == pytest.approx(sim.total_cost)
+
+
+def test_unknown_policy_is_a_clear_error():
+    with pytest.raises(Exception, match="unknown policy 'smart'"):
+        make_policy("smart")
+
+
+def test_simulate_cli_writes_frame_summary_and_plots(tmp_path):
+    out = tmp_path / "sim"
+    result = CliRunner().invoke(cli, ["simulate", "--dataset", "pima", "--policies", "greedy,random", "--bootstrap", "10",
+                                      "--out", str(out), "-q", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["metric"] == "auroc" and {p["policy"] for p in summary["policies"]} == {"greedy", "random"}
+    for name in ("steps.csv", "curves.csv", "summary.json", "curves.png", "costs.png", "tests.png"):
+        assert (out / name).stat().st_size > 100, name
+    bad = CliRunner().invoke(cli, ["simulate", "--dataset", "pima", "--policies", "smart"])
+    assert bad.exit_code == 2 and bad.output.startswith("Error: unknown policy 'smart'")
