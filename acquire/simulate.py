@@ -22,7 +22,7 @@ from acquire.costs import price
 from acquire.exceptions import AcquireError
 from acquire.policies import Policy, State, make_policy
 
-__all__ = ["Simulation", "simulate", "run_policy"]
+__all__ = ["Simulation", "simulate", "run_policy", "frontier"]
 
 
 def run_policy(model: Any, policy: Policy, X: np.ndarray, *, budget: float | None = None, seed: int = 0,
@@ -233,3 +233,49 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     steps["prediction"] = pred[:, 1] if pred.shape[1] == 2 and spec.target_kind != "continuous" else pred[:, 0]
     return Simulation(steps, curves, summary, name, float(full), total,
                       {"test_size": test_size, "seed": seed, "n_train": int(len(train)), "n_test": int(len(test))})
+
+
+def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = None, objective: str = "eig",
+             test_size: float = 0.3, seed: int = 0, max_cases: int | None = None,
+             predictor_params: dict | None = None) -> pd.DataFrame:
+    """The cost–performance frontier of the greedy policy under soft stopping.
+
+    For each exchange rate λ, every held-out case buys tests while one is worth its cost
+    (``value − cost·λ > 0``) and stops otherwise; one row per λ: mean cost per case, its share of
+    the total, and the metric of the final predictions. Same split and model as :func:`simulate`.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from acquire.model import fit_model
+    from acquire.policies import GreedyValue
+
+    y_all = spec.encode_target(frame[spec.target_name])
+    stratify = y_all if spec.target_kind != "continuous" else None
+    train, test = train_test_split(np.arange(len(frame)), test_size=test_size, random_state=seed, stratify=stratify)
+    if max_cases is not None:
+        test = test[:max_cases]
+    model = fit_model(frame.iloc[train], spec, seed=seed, holdout=0, predictor_params=predictor_params)
+    X_train, X_test, y = spec.encode(frame.iloc[train]), spec.encode(frame.iloc[test]), y_all[test]
+    n_classes = 0 if spec.target_kind == "continuous" else int(model.predictor.n_classes_)
+    name, score = _metric(spec.target_kind, n_classes)
+    total = sum(f.cost for f in spec.features) + sum(spec.groups.values())
+    if rates is None:
+        base = spec.exchange_rate(objective) or 0.005
+        rates = [0.0] + list(base * np.logspace(-1.5, 1.5, 13))
+    rows = []
+    for rate in rates:
+        policy = GreedyValue(objective=objective, exchange_rate=float(rate))
+        policy.name = f"greedy@{rate:.3g}"
+        log = run_policy(model, policy.fit(model, X_train), X_test, seed=seed)
+        last = log.sort_values("step").groupby("case").tail(1).sort_values("case")
+        pred = np.stack(last["prediction"].to_numpy())
+        s_ = pred[:, 1] if name == "auroc" else (pred.argmax(axis=1) if name == "accuracy" else pred[:, 0])
+        rows.append({"exchange_rate": float(rate), "mean_cost": float(last["cumulative_cost"].mean()),
+                     "mean_cost_share": float(last["cumulative_cost"].mean() / total), name: float(score(y, s_)),
+                     "mean_tests": float(last["step"].mean())})
+    full_pred = model.predictor.predict_distribution(X_test)
+    full = float(score(y, full_pred[:, 1] if name == "auroc" else
+                       (full_pred.argmax(1) if name == "accuracy" else full_pred[:, 0])))
+    out = pd.DataFrame(rows)
+    out[f"share_of_full_{name}"] = out[name] / full
+    return out
