@@ -71,13 +71,15 @@ class GreedyValue(Policy):
 
     name = "greedy"
 
-    def __init__(self, *, objective: str = "eig", exchange_rate: float | None = None):
+    def __init__(self, *, objective: str = "eig", exchange_rate: float | None = None, n_draws: int = 256):
         self.objective = objective
         self.exchange_rate = exchange_rate
+        self.n_draws = n_draws  # Monte Carlo draws for panels (single tests are exact)
 
     def fit(self, model: Any, train: np.ndarray) -> "GreedyValue":
         super().fit(model, train)
-        self.ranker_ = model.ranker(objective=self.objective, exchange_rate=self.exchange_rate, include_groups=False)
+        self.ranker_ = model.ranker(objective=self.objective, exchange_rate=self.exchange_rate, include_groups=False,
+                                    n_draws=self.n_draws)
         return self
 
     def choose(self, state: State):
@@ -99,7 +101,7 @@ class CostBlindGreedy(Policy):
 
     def fit(self, model: Any, train: np.ndarray) -> "CostBlindGreedy":
         super().fit(model, train)
-        self.ranker_ = model.ranker(objective="eig", include_groups=False, exchange_rate=0.0)
+        self.ranker_ = model.ranker(objective="eig", include_groups=False, exchange_rate=0.0, n_draws=256)
         return self
 
     def choose(self, state: State):
@@ -133,7 +135,7 @@ class StaticOrder(Policy):
         rows = train[rng.choice(len(train), min(self.n_cases, len(train)), replace=False)]
         start = np.full(len(spec.features), np.nan)
         free = [j for j, f in enumerate(spec.features) if f.cost == 0 and f.group is None]
-        ranker = model.ranker(include_groups=False)
+        ranker = model.ranker(include_groups=False, n_draws=256)
         values = np.zeros(len(units))
         for row in rows:
             x = start.copy()

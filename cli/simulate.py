@@ -18,9 +18,12 @@ from acquire.cli.render import table, to_json
 @click.option("--test-size", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.3, show_default=True,
               help="Share of rows held out (stratified, seeded); they never train anything.")
 @click.option("--bootstrap", type=click.IntRange(min=10), default=200, show_default=True, help="Bootstrap resamples.")
+@click.option("--frontier", is_flag=True, help="Also sweep the exchange rate (soft stopping) and plot cost vs performance.")
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Processes over cases.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Write steps.csv, summary.json and plots here.")
 @common(("table", "json"))
-def simulate(dataset, data, spec_path, policies, budget, test_size, bootstrap, out_dir, fmt, seed, quiet) -> None:
+def simulate(dataset, data, spec_path, policies, budget, test_size, bootstrap, frontier, jobs, out_dir, fmt, seed,
+             quiet) -> None:
     """Simulate acquisition policies on a held-out split and compare cost against performance.
 
     \b
@@ -40,9 +43,15 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, bootstrap, o
     names = [p.strip() for p in policies.split(",") if p.strip()]
     with tqdm(total=len(names), unit="policy", disable=quiet or not sys.stderr.isatty(), file=sys.stderr) as bar:
         sim = run(frame, spec, names, test_size=test_size, seed=seed, budget=budget, n_boot=bootstrap,
-                  progress=bar.update)
+                  progress=bar.update, n_jobs=jobs)
+    front = None
+    if frontier:
+        from acquire.simulate import frontier as sweep
+
+        front = sweep(frame, spec, test_size=test_size, seed=seed, n_jobs=jobs)
+        sim.split["frontier"] = front.to_dict(orient="records")
     if out_dir:
-        save(sim, Path(out_dir))
+        save(sim, Path(out_dir), front)
         note(quiet, f"wrote steps.csv, curves.csv, summary.json, curves.png, costs.png and tests.png to {out_dir}")
     if fmt == "json":
         click.echo(sim.to_json())
@@ -57,7 +66,7 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, bootstrap, o
                      formats=[None, ".3f", ".3f", ".3f", ".2f", ".0%", ".3f", ".2f"]))
 
 
-def save(sim, folder) -> None:
+def save(sim, folder, front=None) -> None:
     """Write the simulation's files into ``folder`` (created; each file written atomically)."""
     import os
     import tempfile
@@ -82,7 +91,25 @@ def save(sim, folder) -> None:
     atomic("steps.csv", lambda p: sim.steps.to_csv(p, index=False))
     atomic("curves.csv", lambda p: sim.curves.to_csv(p, index=False))
     atomic("summary.json", lambda p: open(p, "w").write(sim.to_json()))
-    for name, draw in (("curves.png", sim.plot), ("costs.png", sim.plot_costs), ("tests.png", sim.plot_tests)):
+    plots = [("curves.png", sim.plot), ("costs.png", sim.plot_costs), ("tests.png", sim.plot_tests)]
+    if front is not None:
+        plots.append(("frontier.png", lambda: _plot_frontier(front, sim)))
+        atomic("frontier.csv", lambda p: front.to_csv(p, index=False))
+    for name, draw in plots:
         ax = draw()
         atomic(name, lambda p: ax.figure.savefig(p, dpi=110, format="png"))
         plt.close(ax.figure)
+
+
+def _plot_frontier(front, sim):
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=(6.5, 4))
+    ax.plot(front["mean_cost"], front[sim.metric], marker="o", label="greedy, soft stopping (λ swept)")
+    ax.axhline(sim.full_metric, color="black", linestyle=":", label="all tests")
+    ax.axhline(0.99 * sim.full_metric, color="grey", linestyle="--", linewidth=0.8, label="99 % of all tests")
+    ax.set_xlabel("mean test cost per case")
+    ax.set_ylabel(sim.metric)
+    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax

@@ -101,3 +101,23 @@ def test_simulate_cli_writes_frame_summary_and_plots(tmp_path):
         assert (out / name).stat().st_size > 100, name
     bad = CliRunner().invoke(cli, ["simulate", "--dataset", "pima", "--policies", "smart"])
     assert bad.exit_code == 2 and bad.output.startswith("Error: unknown policy 'smart'")
+
+
+def test_frontier_spends_less_as_the_exchange_rate_grows(pima):
+    from acquire.simulate import frontier
+
+    frame, spec = pima
+    front = frontier(frame, spec, rates=[0.0, 0.005, 1.0], max_cases=40, seed=0)
+    assert list(front["exchange_rate"]) == [0.0, 0.005, 1.0]
+    costs = front["mean_cost"].to_numpy()
+    assert costs[0] == pytest.approx(23.61) and costs[0] >= costs[1] >= costs[2] == 0.0
+    assert front["auroc"].iloc[2] == 0.5 and front["auroc"].iloc[0] > 0.75
+
+
+def test_parallel_cases_give_the_same_log(pima_model, pima):
+    frame, spec = pima
+    X = spec.encode(frame.head(12))
+    one = run_policy(pima_model, make_policy("random").fit(pima_model, X), X, seed=1)
+    two = run_policy(pima_model, make_policy("random").fit(pima_model, X), X, seed=1, n_jobs=2)
+    assert one.drop(columns="prediction").equals(two.drop(columns="prediction"))
+    np.testing.assert_allclose(np.stack(one["prediction"]), np.stack(two["prediction"]))
