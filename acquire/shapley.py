@@ -93,11 +93,14 @@ class ValueOfInformationGame(Game):
         feature a player.
     """
 
-    def __init__(self, ranker: Any, case: Mapping[str, Any], *, include_panels: bool = True, chunk_rows: int = 262_144):
+    def __init__(self, ranker: Any, case: Mapping[str, Any] | None = None, *, x: np.ndarray | None = None,
+                 include_panels: bool = True, chunk_rows: int = 262_144):
         super().__init__()
         self.ranker = ranker
         ranker._validate_params()
-        self.x = ranker.spec.encode_case(case)
+        if (case is None) == (x is None):
+            raise AcquireError("give a case (feature -> value) or an encoded row x, not both")
+        self.x = ranker.spec.encode_case(case) if x is None else np.asarray(x, dtype=np.float64)
         names = ranker.spec.feature_names
         observed = {names[j] for j in np.flatnonzero(~np.isnan(self.x))}
         if include_panels:

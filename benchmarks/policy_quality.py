@@ -17,7 +17,7 @@ from acquire import datasets, load_spec
 from acquire.simulate import frontier, simulate
 
 GDFS = {"breast_cancer": {1: 0.957, 2: 0.972, 3: 0.982}, "pima": {1: 0.790, 2: 0.819, 3: 0.828}}
-POLICIES = ["greedy", "cost_blind", "static", "random", "all"]
+POLICIES = ["greedy", "lookahead", "cost_blind", "static", "random", "all"]
 
 
 def uniform(spec):

@@ -13,7 +13,7 @@ from acquire.cli.render import table, to_json
 @click.option("--data", type=click.Path(dir_okay=False), help="A CSV/Parquet file with the target.")
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="The spec for --data.")
 @click.option("--policies", default="greedy,cost_blind,static,random,all", show_default=True,
-              help="Comma-separated: greedy, greedy_evsi, cost_blind, static, random, all.")
+              help="Comma-separated: greedy, greedy_evsi, lookahead, cost_blind, static, random, all.")
 @click.option("--budget", type=click.FloatRange(min=0), help="Hard budget per case.")
 @click.option("--test-size", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.3, show_default=True,
               help="Share of rows held out (stratified, seeded); they never train anything.")

@@ -121,3 +121,27 @@ def test_parallel_cases_give_the_same_log(pima_model, pima):
     two = run_policy(pima_model, make_policy("random").fit(pima_model, X), X, seed=1, n_jobs=2)
     assert one.drop(columns="prediction").equals(two.drop(columns="prediction"))
     np.testing.assert_allclose(np.stack(one["prediction"]), np.stack(two["prediction"]))
+
+
+def test_lookahead_buys_a_pair_that_greedy_never_starts():
+    """y = a XOR b: each test alone is worth nothing, together they decide y."""
+    import importlib.util
+    from pathlib import Path
+
+    import acquire
+    from acquire import load_spec
+
+    here = Path(__file__).resolve().parent
+    module = importlib.util.spec_from_file_location("shapley_tests", here / "test_shapley.py")
+    shapley_tests = importlib.util.module_from_spec(module)
+    module.loader.exec_module(shapley_tests)
+    world = shapley_tests.XorWorld()
+    model = acquire.Model(load_spec(shapley_tests.XOR_SPEC), world, world)
+    X = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [1.0, 1.0, 0.0]])
+    greedy = run_policy(model, make_policy("greedy").fit(model, X), X)
+    assert (greedy["step"] == 0).all()  # nothing alone is worth its cost: greedy stops at once
+    ahead = run_policy(model, make_policy("lookahead").fit(model, X), X)
+    bought = ahead[ahead["step"] > 0].groupby("case")["acquired"].apply(set)
+    assert all(b == {"a", "b"} for b in bought) and len(bought) == 3  # the pair, never the noise
+    last = ahead.sort_values("step").groupby("case").tail(1)
+    assert np.allclose([p[1] for p in last["prediction"]], [1.0, 0.0, 0.0])  # y = a XOR b, now known
