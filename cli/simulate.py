@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from acquire.cli.options import common, load_source, note
-from acquire.cli.render import table, to_json
+from acquire.cli.render import table
 
 
 @click.command()

@@ -4,11 +4,8 @@ The normal suite runs a small profile (40 examples per property). For the full r
     ACQUIRE_HYPOTHESIS_PROFILE=exhaustive pytest tests/test_properties.py     # 10,000 examples each
 """
 
-import json
 
-import numpy as np
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
