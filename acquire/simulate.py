@@ -190,34 +190,58 @@ def _curves(steps: pd.DataFrame, y: np.ndarray, grid: np.ndarray, score: Callabl
 def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *, test_size: float = 0.3,
              seed: int = 0, budget: float | None = None, n_boot: int = 200, grid_points: int = 60,
              max_cases: int | None = None, predictor_params: dict | None = None,
-             progress: Callable[[int], None] | None = None, n_jobs: int = 1) -> Simulation:
-    """Compare ``policies`` on a seeded held-out split of ``frame`` (see the module docstring).
+             progress: Callable[[int], None] | None = None, n_jobs: int = 1, folds: int | None = None,
+             repeats: int = 1) -> Simulation:
+    """Compare ``policies`` on held-out cases of ``frame`` (see the module docstring).
 
-    No test row trains the predictor or the conditional model. ``budget`` is a hard per-case
-    budget; soft stopping comes from each policy (the spec's exchange rates).
+    One seeded stratified split by default (``test_size``). With ``folds=K``, cross-fitting:
+    every case is simulated once, by a model trained on the other K − 1 folds; ``repeats`` runs
+    that with seeds ``seed, seed+1, …`` and pools the results (a case then counts once per
+    repeat). No held-out row ever trains the predictor or the conditional model. ``budget`` is
+    a hard per-case budget; soft stopping comes from each policy (the spec's exchange rates).
     """
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import StratifiedKFold, KFold, train_test_split
 
     from acquire.model import fit_model
 
     if not 0 < test_size < 1:
         raise AcquireError(f"test_size == {test_size}, must be in (0, 1)")
+    if folds is not None and folds < 2:
+        raise AcquireError(f"folds == {folds}, must be >= 2 (or None for one split)")
     y_all = spec.encode_target(frame[spec.target_name])
-    stratify = y_all if spec.target_kind != "continuous" else None
-    train, test = train_test_split(np.arange(len(frame)), test_size=test_size, random_state=seed, stratify=stratify)
-    if max_cases is not None:
-        test = test[:max_cases]
-    model = fit_model(frame.iloc[train], spec, seed=seed, holdout=0, predictor_params=predictor_params)
-    X_train, X_test = spec.encode(frame.iloc[train]), spec.encode(frame.iloc[test])
-    y = y_all[test]
-    logs = []
-    for p in policies:
-        policy = make_policy(p) if isinstance(p, str) else p
-        policy.fit(model, X_train)
-        logs.append(run_policy(model, policy, X_test, budget=budget, seed=seed, n_jobs=n_jobs))
-        if progress is not None:
-            progress(1)
+    X_all = spec.encode(frame)
+    classify = spec.target_kind != "continuous"
+    splits = []
+    for r in range(repeats):
+        if folds is None:
+            train, test = train_test_split(np.arange(len(frame)), test_size=test_size, random_state=seed + r,
+                                           stratify=y_all if classify else None)
+            splits.append((r, train, test))
+        else:
+            maker = (StratifiedKFold if classify else KFold)(n_splits=folds, shuffle=True, random_state=seed + r)
+            splits.extend((r, train, test) for train, test in maker.split(X_all, y_all if classify else None))
+    logs, ys, full_parts, offset, n_train = [], [], [], 0, []
+    for r, train, test in splits:
+        if max_cases is not None:
+            test = test[:max_cases]
+        model = fit_model(frame.iloc[train], spec, seed=seed + r, holdout=0, predictor_params=predictor_params)
+        n_train.append(len(train))
+        ids = np.arange(offset, offset + len(test))  # a case id per (repeat, held-out row)
+        for p in policies:
+            policy = make_policy(p) if isinstance(p, str) else p
+            policy.fit(model, X_all[train])
+            log = run_policy(model, policy, X_all[test], budget=budget, seed=seed + r, case_ids=ids, n_jobs=n_jobs)
+            log.insert(1, "repeat", r)
+            log.insert(2, "row", np.asarray(test)[log["case"].to_numpy() - offset])
+            logs.append(log)
+            if progress is not None:
+                progress(1)
+        ys.append(y_all[test])
+        full_parts.append(model.predictor.predict_distribution(X_all[test]))  # "all tests", by this fold's model
+        offset += len(test)
+    y = np.concatenate(ys)
     steps = pd.concat(logs, ignore_index=True)
+    full_pred = np.concatenate(full_parts)
     n_classes = 0 if spec.target_kind == "continuous" else int(model.predictor.n_classes_)
     name, score = _metric(spec.target_kind, n_classes)
     pred = np.stack(steps["prediction"].to_numpy())
@@ -228,7 +252,6 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     total += sum(cost for g, cost in spec.groups.items() if any(f.group == g for f in spec.features))
     total = max(float(total), float(steps["cumulative_cost"].max()))
     grid = np.linspace(0.0, total, grid_points)
-    full_pred = model.predictor.predict_distribution(X_test)
     full = float(score(y, full_pred[:, 1] if name == "auroc" else
                        (full_pred.argmax(1) if name == "accuracy" else full_pred[:, 0])))
     curves, per_policy = _curves(steps, y, grid, score, n_boot, np.random.default_rng(seed))
@@ -243,8 +266,9 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     summary = pd.DataFrame(rows)
     steps = steps.drop(columns=["score"])
     steps["prediction"] = pred[:, 1] if pred.shape[1] == 2 and spec.target_kind != "continuous" else pred[:, 0]
-    return Simulation(steps, curves, summary, name, float(full), total,
-                      {"test_size": test_size, "seed": seed, "n_train": int(len(train)), "n_test": int(len(test))})
+    split = {"seed": seed, "repeats": repeats, "n_train": int(np.mean(n_train)), "n_test": int(len(y))}
+    split |= {"folds": folds} if folds is not None else {"test_size": test_size}
+    return Simulation(steps, curves, summary, name, float(full), total, split)
 
 
 def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = None, objective: str = "eig",

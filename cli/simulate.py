@@ -17,13 +17,15 @@ from acquire.cli.render import table
 @click.option("--budget", type=click.FloatRange(min=0), help="Hard budget per case.")
 @click.option("--test-size", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.3, show_default=True,
               help="Share of rows held out (stratified, seeded); they never train anything.")
+@click.option("--folds", type=click.IntRange(min=2), help="Cross-fitting: K folds, every case held out once.")
+@click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True, help="Repeat with seeds seed, seed+1, ...")
 @click.option("--bootstrap", type=click.IntRange(min=10), default=200, show_default=True, help="Bootstrap resamples.")
 @click.option("--frontier", is_flag=True, help="Also sweep the exchange rate (soft stopping) and plot cost vs performance.")
 @click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Processes over cases.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Write steps.csv, summary.json and plots here.")
 @common(("table", "json"))
-def simulate(dataset, data, spec_path, policies, budget, test_size, bootstrap, frontier, jobs, out_dir, fmt, seed,
-             quiet) -> None:
+def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repeats, bootstrap, frontier, jobs, out_dir,
+             fmt, seed, quiet) -> None:
     """Simulate acquisition policies on a held-out split and compare cost against performance.
 
     \b
@@ -41,9 +43,9 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, bootstrap, f
     if spec is None:
         raise click.UsageError("--data needs --spec SPEC")
     names = [p.strip() for p in policies.split(",") if p.strip()]
-    with tqdm(total=len(names), unit="policy", disable=quiet or not sys.stderr.isatty(), file=sys.stderr) as bar:
+    with tqdm(total=len(names) * repeats * (folds or 1), unit="policy run", disable=quiet or not sys.stderr.isatty(), file=sys.stderr) as bar:
         sim = run(frame, spec, names, test_size=test_size, seed=seed, budget=budget, n_boot=bootstrap,
-                  progress=bar.update, n_jobs=jobs)
+                  progress=bar.update, n_jobs=jobs, folds=folds, repeats=repeats)
     front = None
     if frontier:
         from acquire.simulate import frontier as sweep
@@ -52,11 +54,11 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, bootstrap, f
         sim.split["frontier"] = front.to_dict(orient="records")
     if out_dir:
         save(sim, Path(out_dir), front)
-        note(quiet, f"wrote steps.csv, curves.csv, summary.json, curves.png, costs.png and tests.png to {out_dir}")
+        note(quiet, f"wrote steps (CSV, Parquet), curves.csv, summary.json and plots (PNG, SVG) to {out_dir}")
     if fmt == "json":
         click.echo(sim.to_json())
         return
-    click.echo(f"{sim.split['n_test']} held-out cases ({sim.split['n_train']} trained on); all tests: "
+    click.echo(f"{sim.split['n_test']} held-out cases ({sim.split['n_train']} trained on each time); all tests: "
                f"{sim.metric} {sim.full_metric:.3f} at cost {sim.total_cost:g}")
     cols = ["policy", "normalized_auc", "auc_lo", "auc_hi", "mean_cost", "mean_cost_share", f"final_{sim.metric}",
             "cost_to_99pct"]
@@ -89,6 +91,7 @@ def save(sim, folder, front=None) -> None:
                 os.unlink(tmp)
 
     atomic("steps.csv", lambda p: sim.steps.to_csv(p, index=False))
+    atomic("steps.parquet", lambda p: sim.steps.to_parquet(p, index=False))
     atomic("curves.csv", lambda p: sim.curves.to_csv(p, index=False))
     atomic("summary.json", lambda p: open(p, "w").write(sim.to_json()))
     plots = [("curves.png", sim.plot), ("costs.png", sim.plot_costs), ("tests.png", sim.plot_tests)]
@@ -98,6 +101,7 @@ def save(sim, folder, front=None) -> None:
     for name, draw in plots:
         ax = draw()
         atomic(name, lambda p: ax.figure.savefig(p, dpi=110, format="png"))
+        atomic(name.replace(".png", ".svg"), lambda p: ax.figure.savefig(p, format="svg"))
         plt.close(ax.figure)
 
 

@@ -97,7 +97,8 @@ def test_simulate_cli_writes_frame_summary_and_plots(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["metric"] == "auroc" and {p["policy"] for p in summary["policies"]} == {"greedy", "random"}
-    for name in ("steps.csv", "curves.csv", "summary.json", "curves.png", "costs.png", "tests.png"):
+    for name in ("steps.csv", "steps.parquet", "curves.csv", "summary.json", "curves.png", "costs.png", "tests.png",
+                 "curves.svg", "tests.svg"):
         assert (out / name).stat().st_size > 100, name
     bad = CliRunner().invoke(cli, ["simulate", "--dataset", "pima", "--policies", "smart"])
     assert bad.exit_code == 2 and bad.output.startswith("Error: unknown policy 'smart'")
@@ -145,3 +146,14 @@ def test_lookahead_buys_a_pair_that_greedy_never_starts():
     assert all(b == {"a", "b"} for b in bought) and len(bought) == 3  # the pair, never the noise
     last = ahead.sort_values("step").groupby("case").tail(1)
     assert np.allclose([p[1] for p in last["prediction"]], [1.0, 0.0, 0.0])  # y = a XOR b, now known
+
+
+def test_cross_fitting_holds_every_case_out_once_per_repeat(pima):
+    frame, spec = pima
+    sim = simulate(frame, spec, ["static"], folds=4, repeats=2, seed=0, n_boot=10)
+    start = sim.steps[sim.steps["step"] == 0]
+    assert len(start) == 2 * len(frame)  # every row, once per repeat
+    for r in (0, 1):
+        assert sorted(start.loc[start["repeat"] == r, "row"]) == list(range(len(frame)))
+    assert sim.split == {"seed": 0, "repeats": 2, "n_train": 399, "n_test": 1064, "folds": 4}
+    assert 0.75 < sim.full_metric < 0.9
