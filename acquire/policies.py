@@ -92,7 +92,7 @@ class GreedyValue(Policy):
         return next(u for u in self._open_units(state) if u.name == best.feature), best.value
 
 
-class LookAhead(Policy):
+class LookAhead(GreedyValue):
     """Two-step look-ahead: the value of every open test alone and of every pair bought together.
 
     Singles and pairs are valued on the same draws (:class:`acquire.shapley.ValueOfInformationGame`,
@@ -103,17 +103,6 @@ class LookAhead(Policy):
     """
 
     name = "lookahead"
-
-    def __init__(self, *, objective: str = "eig", exchange_rate: float | None = None, n_draws: int = 256):
-        self.objective = objective
-        self.exchange_rate = exchange_rate
-        self.n_draws = n_draws
-
-    def fit(self, model: Any, train: np.ndarray) -> "LookAhead":
-        super().fit(model, train)
-        self.ranker_ = model.ranker(objective=self.objective, exchange_rate=self.exchange_rate, include_groups=False,
-                                    n_draws=self.n_draws)
-        return self
 
     def choose(self, state: State):
         from acquire.shapley import ValueOfInformationGame
