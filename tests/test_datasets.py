@@ -5,7 +5,7 @@ from acquire import datasets
 
 
 def test_list_and_shapes(pima, breast_cancer):
-    assert datasets.list_datasets() == ["breast_cancer", "flchain", "pima"]
+    assert datasets.list_datasets() == ["breast_cancer", "flchain", "kidney_treatment", "pima"]
     frame, spec = pima
     assert frame.shape == (532, 9) and frame["type"].value_counts().to_dict() == {"No": 355, "Yes": 177}
     assert (frame["source"] == "Pima.tr").sum() == 200
@@ -23,7 +23,7 @@ def test_checksums_match_provenance():
 
 
 def test_data_within_spec_ranges(pima, breast_cancer):
-    for frame, spec in (pima, breast_cancer, datasets.load("flchain")):
+    for frame, spec in (pima, breast_cancer, datasets.load("flchain"), datasets.load("kidney_treatment")):
         X = spec.encode(frame)  # raises on any value outside the spec
         assert X.shape == (len(frame), len(spec.features))
 
