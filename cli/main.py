@@ -1,7 +1,8 @@
 """The ``acquire`` click group: lazy subcommands and the one place errors become exit codes.
 
 Exit codes: 0 success; 2 a usage or input error (one line on stderr, no traceback);
-1 an internal error (one line; set ACQUIRE_DEBUG=1 for the traceback).
+1 an internal error (one line; set ACQUIRE_DEBUG=1 for the traceback); 3 ``check --strict``
+found a high-severity problem.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import click
 
 _COMMANDS = {
     "batch": ("acquire.cli.batch", "batch"),
+    "check": ("acquire.cli.check", "check"),
     "datasets": ("acquire.cli.datasets", "datasets"),
     "explain": ("acquire.cli.explain", "explain"),
     "fit": ("acquire.cli.fit", "fit"),

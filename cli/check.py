@@ -1,0 +1,63 @@
+"""``acquire check``: the outer-alignment checker, a gate for a pipeline's CI with --strict."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from acquire.cli.options import common, load_source, note
+
+
+@click.command()
+@click.option("--dataset", help="A bundled dataset (a model is fitted on it).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="A model folder from `acquire fit`.")
+@click.option("--data", type=click.Path(dir_okay=False), help="Cases with the target, for --model.")
+@click.option("--use-case", type=click.Choice(["risk_prediction", "benchmarking", "treatment"]),
+              help="Override the spec's use case.")
+@click.option("--strict", is_flag=True, help="Exit 3 when a high-severity finding remains.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Write report.md and report.json here.")
+@common(("table", "json", "markdown"))
+def check(dataset, model_dir, data, use_case, strict, report_dir, fmt, seed, quiet) -> None:
+    """Check that what the ranking optimizes matches what the use case values.
+
+    \b
+    Examples:
+      acquire check --dataset kidney_treatment
+      acquire check --model models/mine --data cases.csv --strict
+    """
+    from pathlib import Path
+
+    from acquire import fit_model, load_model
+    from acquire.check import check as run
+    from acquire.cli.render import table, to_json
+
+    if (dataset is None) == (model_dir is None):
+        raise click.UsageError("give --dataset NAME, or --model DIR with --data FILE")
+    if model_dir is not None:
+        if data is None:
+            raise click.UsageError("--model needs --data FILE (cases with the target)")
+        model = load_model(model_dir)
+        frame = load_source(None, data, None)[0]
+    else:
+        frame, spec = load_source(dataset, None, None)
+        model = fit_model(frame, spec, seed=seed, holdout=0, progress=lambda m: note(quiet, f"{dataset}: {m}"))
+    report = run(model, frame, use_case=use_case, seed=seed)
+    if report_dir:
+        folder = Path(report_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "report.md").write_text(report.to_markdown(), "utf-8")
+        (folder / "report.json").write_text(to_json(report.to_dict()), "utf-8")
+    if fmt == "json":
+        click.echo(to_json(report.to_dict()))
+    elif fmt == "markdown":
+        click.echo(report.to_markdown())
+    else:
+        frame_ = report.to_frame()
+        click.echo(f"Alignment check for use case {report.use_case!r}: {len(frame_)} finding(s)")
+        if len(frame_):
+            click.echo(table(frame_[["severity", "id", "features"]].values.tolist(), ["severity", "check", "features"],
+                             "lll"))
+    if strict and report.worst == "high":
+        note(False, "check failed: high-severity findings remain (--strict)")
+        sys.exit(3)

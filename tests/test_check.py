@@ -1,0 +1,79 @@
+"""The alignment checker: planted problems are found with numbers; clean data is not flagged."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import acquire
+from acquire import datasets, load_spec
+from acquire.check import check
+from acquire.cli import cli
+
+
+@pytest.fixture(scope="module")
+def kidney_report():
+    frame, spec = datasets.load("kidney_treatment")
+    model = acquire.fit_model(frame, spec, seed=0, holdout=0, predictor_params={"n_estimators": 60})
+    return check(model, frame, seed=0)
+
+
+def test_planted_problems_are_found(kidney_report):
+    found = {f.id: f for f in kidney_report.findings}
+    assert kidney_report.worst == "high"
+    assert found["leaky_features.after_decision"].features == ["icu_days"]
+    t = found["treatment_confounding"]
+    assert t.severity == "high" and t.features == ["aggressive_treatment"]
+    # ground truth: treatment helps (log-odds −0.9) but is given to the sickest
+    assert t.evidence["naive_risk_difference"] > 0.1 and t.evidence["naive_ci95"][0] > 0
+    assert t.evidence["stratified_risk_difference"] < 0 and t.evidence["stratified_ci95"][1] < 0
+    assert t.evidence["sign_reverses"] is True
+    p = found["sensitive_proxies"]
+    assert p.features == ["neighborhood_income"] and p.evidence["per_feature_auroc"]["neighborhood_income"]["auroc"] > 0.9
+    assert p.evidence["per_feature_auroc"]["creatinine"]["ci95"][0] < 0.56  # no other feature is a proxy
+
+
+def test_clean_data_is_not_flagged(pima_model, pima):
+    frame, _ = pima
+    report = check(pima_model, frame, seed=0)
+    assert {f.id for f in report.findings} <= {"objective_disagreement"}  # no leak, no treatment, no sensitive column
+
+
+def randomized_trial(seed, n=2000):
+    """Treatment given at random and without effect: nothing to reverse."""
+    rng = np.random.default_rng(seed)
+    s = rng.normal(size=n)
+    t = rng.binomial(1, 0.5, n)
+    y = rng.binomial(1, 1 / (1 + np.exp(-(-1 + 1.5 * s))))
+    frame = pd.DataFrame({"lab": s + rng.normal(0, 0.5, n), "treated": t, "death": y})
+    spec = load_spec({"target": {"name": "death", "kind": "binary", "classes": [0, 1]},
+                      "features": [{"name": "lab", "type": "continuous", "cost": 1.0},
+                                   {"name": "treated", "type": "binary", "levels": [0, 1], "cost": 0.0,
+                                    "role": "treatment"}],
+                      "use_case": {"kind": "treatment"}})
+    return frame, spec
+
+
+def test_no_false_reversals_when_treatment_is_randomized():
+    reversals = 0
+    for seed in range(5):
+        frame, spec = randomized_trial(seed)
+        model = acquire.fit_model(frame, spec, seed=0, holdout=0, predictor_params={"n_estimators": 20})
+        t = next(f for f in check(model, frame, seed=seed, checks=["treatment_confounding"]).findings)
+        reversals += t.evidence["sign_reverses"]
+        assert abs(t.evidence["stratified_risk_difference"]) < 0.06
+    assert reversals == 0  # false-positive rate of the reversal: 0 of 5
+
+
+def test_check_cli_strict_report_and_formats(tmp_path):
+    run = CliRunner().invoke
+    strict = run(cli, ["check", "--dataset", "kidney_treatment", "--strict", "-q", "--report", str(tmp_path / "r")])
+    assert strict.exit_code == 3
+    assert "treatment_confounding" in (tmp_path / "r" / "report.md").read_text()
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["worst"] == "high"
+    ok = run(cli, ["check", "--dataset", "pima", "--strict", "-q", "--format", "json"])
+    assert ok.exit_code == 0 and json.loads(ok.output)["worst"] in ("warning", "info", None)
+    bad = run(cli, ["check", "--dataset", "pima", "--model", "x"])
+    assert bad.exit_code == 2 and bad.output.startswith("Error: ")
