@@ -26,7 +26,3 @@ class ModelError(AcquireError):
 
 class NotFittedError(AcquireError):
     """A method that needs a fitted estimator was called before `fit`."""
-
-
-class AcquireWarning(UserWarning):
-    """A statistical problem worth a user's attention (calibration, few draws)."""
