@@ -12,7 +12,7 @@ from typing import Iterator
 
 from acquire.exceptions import AcquireError
 
-__all__ = ["atomic_directory", "sha256_file"]
+__all__ = ["atomic_directory", "atomic_file", "current_umask", "fsync_dir", "sha256_file"]
 
 
 def sha256_file(path: Path) -> str:
@@ -23,7 +23,14 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -52,9 +59,7 @@ def atomic_directory(target: Path | str, *, marker: str) -> Iterator[Path]:
     if target.is_dir() and any(target.iterdir()) and not (target / marker).exists():
         raise AcquireError(f"{target}: folder exists, is not empty and is not an acquire model; refusing to overwrite it")
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a model folder is shared like any other
+    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; a model folder is shared like any other
     try:
         yield tmp
         for f in tmp.iterdir():
@@ -66,9 +71,30 @@ def atomic_directory(target: Path | str, *, marker: str) -> Iterator[Path]:
             os.rmdir(old)
             os.replace(target, old)
         os.replace(tmp, target)
-        _fsync_dir(parent)
+        fsync_dir(parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@contextmanager
+def atomic_file(target: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` to write; on success it is fsynced, given the
+    umask's permissions and renamed onto ``target``; on failure it is removed."""
+    target = Path(target)
+    if not target.parent.exists():
+        raise AcquireError(f"{target}: the folder {target.parent} does not exist")
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix or ".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 
 import pandas as pd
 
+from acquire._io import current_umask, fsync_dir
 from acquire.exceptions import AcquireError, DataError
 from acquire.pipeline import rank_frame
 
@@ -120,13 +121,9 @@ class _AtomicWriter:
             self._parquet.close()
         with open(self.tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.chmod(self.tmp, 0o666 & ~_umask())
+        os.chmod(self.tmp, 0o666 & ~current_umask())
         os.replace(self.tmp, self.target)
-        fd = os.open(self.target.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_dir(self.target.parent)
 
     def abort(self) -> None:
         if self._parquet is not None:
@@ -135,12 +132,6 @@ class _AtomicWriter:
             except Exception:
                 pass
         self.tmp.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def process_chunk(model: Any, chunk: pd.DataFrame, options: dict, render_csv: bool) -> tuple[int, pd.DataFrame, Any]:

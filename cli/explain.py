@@ -66,23 +66,16 @@ def explain(dataset, model_dir, data, row, observed, case_json, game, objective,
 
 def save_plot(result, path: str) -> None:
     """Write the bar plot atomically (a temporary file beside the target, then rename)."""
-    import os
-    import tempfile
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from acquire._io import atomic_file
+
     ax = result.plot()
-    folder = os.path.dirname(os.path.abspath(path))
-    suffix = os.path.splitext(path)[1] or ".png"
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=suffix)
-    os.close(fd)
     try:
-        ax.figure.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
+        with atomic_file(path) as tmp:
+            ax.figure.savefig(tmp, dpi=120, format=(path.rsplit(".", 1)[-1] if "." in path else "png"))
     finally:
         plt.close(ax.figure)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -70,25 +70,18 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repea
 
 def save(sim, folder, front=None) -> None:
     """Write the simulation's files into ``folder`` (created; each file written atomically)."""
-    import os
-    import tempfile
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from acquire._io import atomic_file
+
     folder.mkdir(parents=True, exist_ok=True)
 
     def atomic(name, write):
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=os.path.splitext(name)[1])
-        os.close(fd)
-        try:
+        with atomic_file(folder / name) as tmp:
             write(tmp)
-            os.replace(tmp, folder / name)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
     atomic("steps.csv", lambda p: sim.steps.to_csv(p, index=False))
     atomic("steps.parquet", lambda p: sim.steps.to_parquet(p, index=False))
