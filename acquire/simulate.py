@@ -164,6 +164,13 @@ def _metric(kind: str, n_classes: int) -> tuple[str, Callable]:
     return "accuracy", lambda y, p: np.mean(np.broadcast_to(y, p.shape) == p, axis=-1)
 
 
+def _scores(name: str, pred: np.ndarray) -> np.ndarray:
+    """What the metric scores from predictive distributions (n, K): P(positive), the class, or the mean."""
+    if name == "auroc":
+        return pred[:, 1]
+    return pred.argmax(axis=1) if name == "accuracy" else pred[:, 0]
+
+
 def _curves(steps: pd.DataFrame, y: np.ndarray, grid: np.ndarray, score: Callable, n_boot: int,
             rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
     """Per policy: the metric at each cost on the grid (each case's last prediction within that cost)."""
@@ -245,15 +252,14 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     n_classes = 0 if spec.target_kind == "continuous" else int(model.predictor.n_classes_)
     name, score = _metric(spec.target_kind, n_classes)
     pred = np.stack(steps["prediction"].to_numpy())
-    steps["score"] = pred[:, 1] if name == "auroc" else (pred.argmax(axis=1) if name == "accuracy" else pred[:, 0])
+    steps["score"] = _scores(name, pred)
     steps["y"] = y[steps["case"].to_numpy()]
     # everything bought: each test's own cost, and each shared group cost once
     total = sum(f.cost for f in spec.features if f.available == "before_decision")
     total += sum(cost for g, cost in spec.groups.items() if any(f.group == g for f in spec.features))
     total = max(float(total), float(steps["cumulative_cost"].max()))
     grid = np.linspace(0.0, total, grid_points)
-    full = float(score(y, full_pred[:, 1] if name == "auroc" else
-                       (full_pred.argmax(1) if name == "accuracy" else full_pred[:, 0])))
+    full = float(score(y, _scores(name, full_pred)))
     curves, per_policy = _curves(steps, y, grid, score, n_boot, np.random.default_rng(seed))
     rows = []
     for pol, (area, lo, hi, metric) in per_policy.items():
@@ -305,13 +311,12 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
         log = run_policy(model, policy.fit(model, X_train), X_test, seed=seed, n_jobs=n_jobs)
         last = log.sort_values("step").groupby("case").tail(1).sort_values("case")
         pred = np.stack(last["prediction"].to_numpy())
-        s_ = pred[:, 1] if name == "auroc" else (pred.argmax(axis=1) if name == "accuracy" else pred[:, 0])
+        s_ = _scores(name, pred)
         rows.append({"exchange_rate": float(rate), "mean_cost": float(last["cumulative_cost"].mean()),
                      "mean_cost_share": float(last["cumulative_cost"].mean() / total), name: float(score(y, s_)),
                      "mean_tests": float(last["step"].mean())})
     full_pred = model.predictor.predict_distribution(X_test)
-    full = float(score(y, full_pred[:, 1] if name == "auroc" else
-                       (full_pred.argmax(1) if name == "accuracy" else full_pred[:, 0])))
+    full = float(score(y, _scores(name, full_pred)))
     out = pd.DataFrame(rows)
     out[f"share_of_full_{name}"] = out[name] / full
     return out
