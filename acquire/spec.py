@@ -195,13 +195,8 @@ class Spec:
             values = np.array(numeric.to_numpy(dtype=np.float64, na_value=np.nan))  # writable
             for pos in np.flatnonzero(numeric.isna().to_numpy() & col.notna().to_numpy()):
                 issues[int(pos)] = f"{what}: row {rows[pos]}, column {f.name!r}: {col.iloc[pos]!r} is not a number"
-        for pos in np.flatnonzero(np.isinf(values)):
-            issues.setdefault(int(pos), f"{what}: row {rows[pos]}, column {f.name!r}: infinite value")
-        if f.range is not None:
-            lo, hi = f.range
-            for pos in np.flatnonzero((values < lo) | (values > hi)):
-                issues.setdefault(int(pos), f"{what}: row {rows[pos]}, column {f.name!r}: {values[pos]:g} is outside "
-                                            f"the spec's range [{lo:g}, {hi:g}]")
+        for pos, reason in self._value_issues(f, values, rows, what).items():
+            issues.setdefault(pos, reason)
         if issues:
             values[list(issues)] = np.nan
         return values, issues
@@ -216,20 +211,17 @@ class Spec:
         raise DataError(f"{what}: row {row}, column {f.name!r}: unknown level {v!r}; expected one of {list(f.levels)}")
 
     @staticmethod
-    def _check_values(f: FeatureSpec, values: np.ndarray, rows: Sequence[Any], what: str) -> None:
-        """Reject inf and values outside the declared range, naming the first offending row."""
-        inf = np.isinf(values)
-        if inf.any():
-            i = int(np.flatnonzero(inf)[0])
-            raise DataError(f"{what}: row {rows[i]}, column {f.name!r}: infinite value")
+    def _value_issues(f: FeatureSpec, values: np.ndarray, rows: Sequence[Any], what: str) -> dict[int, str]:
+        """``{position: problem}`` for inf values and values outside the declared range."""
+        issues: dict[int, str] = {}
+        for pos in np.flatnonzero(np.isinf(values)):
+            issues[int(pos)] = f"{what}: row {rows[pos]}, column {f.name!r}: infinite value"
         if f.range is not None:
             lo, hi = f.range
-            out = (values < lo) | (values > hi)
-            if out.any():
-                i = int(np.flatnonzero(out)[0])
-                raise DataError(
-                    f"{what}: row {rows[i]}, column {f.name!r}: {values[i]:g} is outside the spec's range [{lo:g}, {hi:g}]"
-                )
+            for pos in np.flatnonzero((values < lo) | (values > hi)):
+                issues.setdefault(int(pos), f"{what}: row {rows[pos]}, column {f.name!r}: {values[pos]:g} is outside "
+                                            f"the spec's range [{lo:g}, {hi:g}]")
+        return issues
 
     def encode_case(self, case: Mapping[str, Any]) -> np.ndarray:
         """One case (feature → value; absent or NaN = not measured) as a float row; unknown names are errors."""
@@ -250,7 +242,9 @@ class Spec:
                     x[j] = float(v)
                 except ValueError:
                     raise DataError(f"case: row 0, column {f.name!r}: {v!r} is not a number") from None
-            self._check_values(f, x[j:j + 1], [0], "case")
+            issues = self._value_issues(f, x[j:j + 1], [0], "case")
+            if issues:
+                raise DataError(issues[0])
         return x
 
     def encode_target(self, series: pd.Series, *, what: str = "data") -> np.ndarray:
