@@ -30,12 +30,14 @@ __all__ = ["Policy", "GreedyValue", "LookAhead", "CostBlindGreedy", "StaticOrder
 
 @dataclass
 class State:
-    """What a policy may look at: the acquired values (NaN = not acquired), the money spent and left."""
+    """What a policy may look at: the acquired values (NaN = not acquired), the money spent and left,
+    and the tests already tried that gave no result (missing in the data)."""
 
     x: np.ndarray
     spent: float
     budget: float | None
     rng: np.random.Generator
+    unavailable: frozenset = frozenset()
 
 
 class Policy(ABC):
@@ -55,7 +57,7 @@ class Policy(ABC):
     # helpers shared by the policies
     def _open_units(self, state: State) -> list[Unit]:
         spec = self.model_.spec
-        missing = {spec.feature_names[j] for j in np.flatnonzero(np.isnan(state.x))}
+        missing = {spec.feature_names[j] for j in np.flatnonzero(np.isnan(state.x))} - state.unavailable
         return [u for u in spec.units(include_groups=False) if any(m in missing for m in u.members)]
 
     def _affordable(self, state: State, units: Sequence[Unit]) -> list[tuple[Unit, float]]:
@@ -85,7 +87,7 @@ class GreedyValue(Policy):
 
     def choose(self, state: State):
         self.ranker_.budget = None if state.budget is None else max(state.budget - state.spent, 0.0)
-        ranking = self.ranker_.rank_encoded(state.x)
+        ranking = self.ranker_.rank_encoded(state.x, unavailable=state.unavailable)
         if ranking.stop:
             return None
         best = next(c for c in ranking.candidates if c.feature == ranking.recommendation)
@@ -149,7 +151,7 @@ class CostBlindGreedy(Policy):
         return self
 
     def choose(self, state: State):
-        ranking = self.ranker_.rank_encoded(state.x)
+        ranking = self.ranker_.rank_encoded(state.x, unavailable=state.unavailable)
         affordable = {u.name for u, _ in self._affordable(state, self._open_units(state))}
         best = max((c for c in ranking.candidates if c.feature in affordable), key=lambda c: c.value, default=None)
         if best is None or best.value < self.min_value:

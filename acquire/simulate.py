@@ -47,11 +47,11 @@ def run_policy(model: Any, policy: Policy, X: np.ndarray, *, budget: float | Non
         # a stable per-(policy, case) stream: str hash() is salted per process, crc32 is not
         rng = np.random.default_rng([seed, zlib.crc32(policy.name.encode()), int(case) if np.isscalar(case) else 0])
         x = np.full(x_true.size, np.nan)
-        spent, step = 0.0, 0
+        spent, step, unavailable = 0.0, 0, frozenset()
         pred = model.predictor.predict_distribution(x[None])[0]
         rows.append((case, step, None, "", 0.0, 0.0, np.nan, pred))
         while True:
-            choice = policy.choose(State(x=x, spent=spent, budget=budget, rng=rng))
+            choice = policy.choose(State(x=x, spent=spent, budget=budget, rng=rng, unavailable=unavailable))
             if choice is None:
                 break
             unit, value = choice
@@ -59,6 +59,8 @@ def run_policy(model: Any, policy: Policy, X: np.ndarray, *, budget: float | Non
             cost = price(spec, unit, observed)
             cols = spec.index_of(list(unit.members))
             x[cols] = x_true[cols]
+            # a test missing in the data was ordered and gave no result: paid for, never offered again
+            unavailable = unavailable | {spec.feature_names[j] for j in cols if np.isnan(x_true[j])}
             spent += cost
             step += 1
             pred = model.predictor.predict_distribution(x[None])[0]

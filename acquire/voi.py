@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -217,24 +217,27 @@ class ValueOfInformation:
         self._validate_params()
         return self.rank_encoded(self.spec.encode_case(case), case_id=case_id, case=case)
 
-    def rank_encoded(self, x: np.ndarray, *, case_id: Any = None, case: Mapping[str, Any] | None = None) -> Ranking:
-        """:meth:`rank` for a row already encoded by the spec (NaN = not measured)."""
+    def rank_encoded(self, x: np.ndarray, *, case_id: Any = None, case: Mapping[str, Any] | None = None,
+                     unavailable: Sequence[str] = ()) -> Ranking:
+        """:meth:`rank` for a row already encoded by the spec (NaN = not measured); tests named in
+        ``unavailable`` (tried, no result) are not offered again."""
         self._validate_params()
         names = self.spec.feature_names
         if case is None:
             case = {names[j]: float(x[j]) for j in np.flatnonzero(~np.isnan(x))}
         observed = [names[j] for j in np.flatnonzero(~np.isnan(x))]
+        done = set(observed) | set(unavailable)
         rate = self.spec.exchange_rate(self.objective) if self.exchange_rate is None else float(self.exchange_rate)
 
-        units = [u for u in self.spec.units(include_groups=self.include_groups) if any(m not in observed for m in u.members)]
-        columns = [[names.index(m) for m in u.members if m not in observed] for u in units]
+        units = [u for u in self.spec.units(include_groups=self.include_groups) if any(m not in done for m in u.members)]
+        columns = [[names.index(m) for m in u.members if m not in done] for u in units]
         values, ses, methods = self.values(x, columns)
 
         candidates = []
         for u, v, s, how in zip(units, values, ses, methods):
             cost = price(self.spec, u, observed)
             candidates.append(CandidateValue(
-                feature=u.name, kind=u.kind, members=tuple(m for m in u.members if m not in observed),
+                feature=u.name, kind=u.kind, members=tuple(m for m in u.members if m not in done),
                 cost=round(cost, 10), value=float(v), se=float(s), net_value=float(v - cost * rate),
                 value_per_cost=None if cost == 0 else float(v / cost),
                 within_budget=self.budget is None or cost <= self.budget + 1e-12, method=how,

@@ -10,7 +10,7 @@ from acquire.cli.options import common, load_source, note
 
 
 @click.command()
-@click.option("--dataset", help="A bundled dataset (a model is fitted on it).")
+@click.option("--dataset", help="A bundled dataset (a model is fitted on 70 %; its predictions are judged on the rest).")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="A model folder from `acquire fit`.")
 @click.option("--data", type=click.Path(dir_okay=False), help="Cases with the target, for --model.")
 @click.option("--use-case", type=click.Choice(["risk_prediction", "benchmarking", "treatment"]),
@@ -26,10 +26,9 @@ def check(dataset, model_dir, data, use_case, strict, report_dir, fmt, seed, qui
       acquire check --dataset kidney_treatment
       acquire check --model models/mine --data cases.csv --strict
     """
-    from pathlib import Path
-
     from acquire import fit_model, load_model
-    from acquire.check import check as run
+    from acquire.checks import check as run
+    from acquire.checks import split_for_check
     from acquire.cli.render import table, to_json
 
     if (dataset is None) == (model_dir is None):
@@ -41,13 +40,15 @@ def check(dataset, model_dir, data, use_case, strict, report_dir, fmt, seed, qui
         frame = load_source(None, data, None)[0]
     else:
         frame, spec = load_source(dataset, None, None)
-        model = fit_model(frame, spec, seed=seed, holdout=0, progress=lambda m: note(quiet, f"{dataset}: {m}"))
-    report = run(model, frame, use_case=use_case, seed=seed)
+        train, held_out = split_for_check(frame, spec, seed)
+        model = fit_model(train, spec, seed=seed, holdout=0, progress=lambda m: note(quiet, f"{dataset}: {m}"))
+    report = run(model, frame, use_case=use_case, seed=seed, eval_frame=None if model_dir else held_out)
     if report_dir:
-        folder = Path(report_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "report.md").write_text(report.to_markdown(), "utf-8")
-        (folder / "report.json").write_text(to_json(report.to_dict()), "utf-8")
+        import matplotlib
+
+        matplotlib.use("Agg")
+        report.write(report_dir)
+        note(quiet, f"report written to {report_dir}")
     if fmt == "json":
         click.echo(to_json(report.to_dict()))
     elif fmt == "markdown":

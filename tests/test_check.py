@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import acquire
 from acquire import datasets, load_spec
-from acquire.check import check
+from acquire.checks import check
 from acquire.cli import cli
 
 
@@ -77,3 +77,70 @@ def test_check_cli_strict_report_and_formats(tmp_path):
     assert ok.exit_code == 0 and json.loads(ok.output)["worst"] in ("warning", "info", None)
     bad = run(cli, ["check", "--dataset", "pima", "--model", "x"])
     assert bad.exit_code == 2 and bad.output.startswith("Error: ")
+
+
+def care_generator():
+    import importlib.util
+
+    from acquire.datasets import _root
+
+    with __import__("importlib").resources.as_file(_root().joinpath("care_management", "generate.py")) as path:
+        module_spec = importlib.util.spec_from_file_location("care_generate", path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+    return module.main
+
+
+def _care_report(frame, seed=0):
+    from acquire.checks import split_for_check
+
+    _, spec = datasets.load("care_management")
+    train, held_out = split_for_check(frame, spec, seed)
+    model = acquire.fit_model(train, spec, seed=seed, holdout=0)
+    return check(model, frame, seed=seed, eval_frame=held_out,
+                 checks=["proxy_target", "testing_burden", "sensitive_proxies"])
+
+
+def test_care_management_planted_proxy_burden_and_hole():
+    frame, _ = datasets.load("care_management")
+    found = {f.id: f for f in _care_report(frame).findings}
+    proxy = found["proxy_target"]
+    # ground truth: B is sicker (+0.4 SD of need) and costs less at the same need
+    assert proxy.severity == "high" and proxy.features == ["group"]
+    b = proxy.evidence["by_group"]["group=B"]
+    assert b["calibration_gap"] > 0.3 and b["ci95"][0] > 0
+    assert b["share_flagged"] < b["share_high_need"] - 0.05
+    burden = found["testing_burden"]
+    assert burden.severity == "warning" and burden.evidence["by_group"]["group=B"]["ci95"][0] > 0
+    hole = found["subgroup_performance"]
+    assert list(hole.evidence["holes"]) == ["clinic=5"] and hole.evidence["holes"]["clinic=5"]["auroc"] < 0.65
+    assert found["sensitive_proxies"].evidence["shapley_share_of_prediction"]["prior_cost"] > 0.1
+
+
+def test_care_management_clean_twin_is_not_flagged():
+    frame = care_generator()(seed=3, planted=False)
+    flagged = {f.id for f in _care_report(frame, seed=3).findings if f.severity != "info"}
+    assert not flagged & {"proxy_target", "testing_burden", "subgroup_performance"}
+
+
+def test_randomized_treatment_in_pbc_does_not_reverse():
+    frame, spec = datasets.load("pbc")
+    model = acquire.fit_model(frame, spec, seed=0, holdout=0, predictor_params={"n_estimators": 60})
+    (finding,) = check(model, frame, seed=0, checks=["treatment_confounding"]).findings
+    assert finding.severity == "warning" and finding.evidence["sign_reverses"] is False  # risk use case: a warning only
+    assert finding.evidence["stratified_ci95"][0] < 0 < finding.evidence["stratified_ci95"][1]
+
+
+def test_report_folder_has_table_first_and_a_figure_per_finding(kidney_report, tmp_path):
+    out = kidney_report.write(tmp_path / "report")
+    text = (out / "report.md").read_text()
+    assert text.splitlines()[2].startswith("| # | severity |")  # the findings table comes first
+    figures = sorted(p.name for p in out.glob("*.png"))
+    assert len(figures) >= 3 and any("treatment_confounding" in f for f in figures)
+    for name in figures:
+        assert f"]({name})" in text and (out / name).stat().st_size > 5000
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    with pytest.raises(acquire.AcquireError, match="refusing to overwrite"):
+        kidney_report.write(tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"

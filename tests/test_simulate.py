@@ -157,3 +157,20 @@ def test_cross_fitting_holds_every_case_out_once_per_repeat(pima):
         assert sorted(start.loc[start["repeat"] == r, "row"]) == list(range(len(frame)))
     assert sim.split == {"seed": 0, "repeats": 2, "n_train": 399, "n_test": 1064, "folds": 4}
     assert 0.75 < sim.full_metric < 0.9
+
+
+def test_a_test_missing_in_the_data_is_paid_once_and_not_reordered():
+    """Regression: a policy that orders a test whose value is missing in the row must not loop forever."""
+    import acquire
+    from acquire import datasets
+    from acquire.policies import make_policy
+    from acquire.simulate import run_policy
+
+    frame, spec = datasets.load("pbc")
+    model = acquire.fit_model(frame, spec, seed=0, holdout=0, predictor_params={"n_estimators": 40})
+    X = spec.encode(frame)
+    rows = X[np.isnan(X).any(axis=1)][:3]  # cases with tests that were never done
+    log = run_policy(model, make_policy("greedy").fit(model, X), rows)
+    for _, steps in log.groupby("case"):
+        bought = steps["acquired"].dropna()
+        assert bought.is_unique  # nothing ordered twice
