@@ -27,6 +27,7 @@ from scipy.stats import qmc
 from acquire.costs import price
 from acquire.estimators.value import eig_classes, eig_gaussian, entropy, evsi_classes, mean_and_se
 from acquire.exact import ExactTreeValue, supports_exact
+from acquire.posterior_value import PosteriorValue, supports_posterior
 from acquire.exceptions import AcquireError, NotFittedError
 from acquire.predictors.base import Predictor
 from acquire.spec import Spec
@@ -47,13 +48,17 @@ class CandidateValue:
     net_value: float
     value_per_cost: float | None  # None when the test is free
     within_budget: bool = True
-    method: str = "mc"  # "exact" (no Monte Carlo error, se = 0) or "mc"
+    method: str = "mc"  # "exact" or "quadrature" (no Monte Carlo error, se = 0) or "mc"
+    aleatoric: float | None = None  # Bayesian predictors, EIG: value = aleatoric + epistemic
+    epistemic: float | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["members"] = list(self.members)
         if self.kind == "feature":
             del d["members"]
+        if self.aleatoric is None:
+            del d["aleatoric"], d["epistemic"]
         return d
 
 
@@ -154,7 +159,9 @@ class ValueOfInformation:
         Also offer each shared-cost group's missing members as one candidate.
     method : {"auto", "exact", "mc"}, default="auto"
         "auto" values single-feature candidates exactly when the predictor is a tree ensemble
-        (:mod:`acquire.exact`) and uses Monte Carlo for panels, groups and other predictors;
+        (:mod:`acquire.exact`), by quadrature over the posterior draws of a Bayesian classifier
+        (:mod:`acquire.posterior_value`, which also splits EIG into aleatoric and epistemic
+        parts), and uses Monte Carlo for panels, groups and other predictors;
         "exact" requires the exact path for single features; "mc" never uses it.
 
     Examples
@@ -231,16 +238,18 @@ class ValueOfInformation:
 
         units = [u for u in self.spec.units(include_groups=self.include_groups) if any(m not in done for m in u.members)]
         columns = [[names.index(m) for m in u.members if m not in done] for u in units]
-        values, ses, methods = self.values(x, columns)
+        values, ses, methods, aleatoric, epistemic = self.value_parts(x, columns)
 
         candidates = []
-        for u, v, s, how in zip(units, values, ses, methods):
+        for i, (u, v, s, how) in enumerate(zip(units, values, ses, methods)):
             cost = price(self.spec, u, observed)
             candidates.append(CandidateValue(
                 feature=u.name, kind=u.kind, members=tuple(m for m in u.members if m not in done),
                 cost=round(cost, 10), value=float(v), se=float(s), net_value=float(v - cost * rate),
                 value_per_cost=None if cost == 0 else float(v / cost),
                 within_budget=self.budget is None or cost <= self.budget + 1e-12, method=how,
+                aleatoric=None if aleatoric is None or np.isnan(aleatoric[i]) else float(aleatoric[i]),
+                epistemic=None if epistemic is None or np.isnan(epistemic[i]) else float(epistemic[i]),
             ))
         candidates.sort(key=lambda c: (c.value_per_cost is not None, -(c.value_per_cost or 0.0), -c.value))
         worth = [c for c in candidates if c.within_budget and c.net_value > 0]
@@ -259,9 +268,26 @@ class ValueOfInformation:
             exchange_rate=rate, budget=self.budget, currency=self.spec.currency, n_draws=self.n_draws,
         )
 
+    def value_parts(self, x: np.ndarray, candidates: list[list[int]]):
+        """:meth:`values` plus the aleatoric and epistemic parts of each value (None unless the
+        predictor is Bayesian; see :mod:`acquire.posterior_value`)."""
+        if self.method != "mc" and supports_posterior(self.predictor):
+            return self._posterior().values(x, candidates)
+        return (*self.values(x, candidates), None, None)
+
+    def _posterior(self) -> PosteriorValue:
+        key = (id(self.predictor), self.objective, self.n_draws, self.seed)
+        if getattr(self, "_posterior_cache", (None,))[0] != key:
+            self._posterior_cache = (key, PosteriorValue(
+                self.predictor, self.objective, self.spec.utility, n_draws=self.n_draws,
+                n_replicates=self.n_replicates, seed=self.seed))
+        return self._posterior_cache[1]
+
     def values(self, x: np.ndarray, candidates: list[list[int]]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """Value, standard error and method ("exact"/"mc") of acquiring each candidate column set
-        for the encoded row ``x``."""
+        """Value, standard error and method ("exact"/"quadrature"/"mc") of acquiring each candidate
+        column set for the encoded row ``x``."""
+        if self.method != "mc" and supports_posterior(self.predictor):
+            return self._posterior().values(x, candidates)[:3]
         values, ses = np.zeros(len(candidates)), np.zeros(len(candidates))
         exact = self.method != "mc" and supports_exact(self.predictor, self.conditional)
         single = [c for c, cols in enumerate(candidates) if exact and len(cols) == 1]
@@ -338,6 +364,8 @@ class ValueOfInformation:
             eu = U @ p
             out["expected_utility"] = {a: float(v) for a, v in zip(self.spec.actions, eu)}
             out["best_action"] = self.spec.actions[int(np.argmax(eu))]
+        if supports_posterior(self.predictor):
+            out |= self._posterior().current(x)  # BALD: entropy = aleatoric + epistemic
         return out
 
 

@@ -141,3 +141,38 @@ def mean_and_se(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = values.mean(axis=-1)
     se = values.std(axis=-1, ddof=1) / np.sqrt(R) if R > 1 else np.zeros_like(mean)
     return mean, se
+
+
+@numba.njit(cache=True)
+def eig_bald_weighted(w: np.ndarray, P: np.ndarray) -> tuple:
+    """``(EIG, aleatoric)`` from per-posterior-draw predictions P (T, N, K) at N weighted results.
+
+    ``EIG = H(p̄) − Σ_n w_n H(p̄_n)`` with ``p̄_n = mean_t P[t, n]`` (the posterior predictive);
+    ``aleatoric = mean_t [H(p̄_t) − Σ_n w_n H(P[t, n])]``, the information the test would give if
+    the parameters were known, averaged over the posterior. ``EIG − aleatoric`` is the epistemic
+    part: ``I(y; θ | x_o) − E I(y; θ | x_o, x_S)``.
+    """
+    T, N, K = P.shape
+    pbar_n = np.zeros((N, K))
+    for t in range(T):
+        for n in range(N):
+            for k in range(K):
+                pbar_n[n, k] += P[t, n, k] / T
+    eig = 0.0
+    pbar = np.zeros(K)
+    for n in range(N):
+        eig -= w[n] * _entropy_row(pbar_n[n])
+        for k in range(K):
+            pbar[k] += w[n] * pbar_n[n, k]
+    eig += _entropy_row(pbar)
+    aleatoric = 0.0
+    pt = np.zeros(K)
+    for t in range(T):
+        pt[:] = 0.0
+        h = 0.0
+        for n in range(N):
+            h += w[n] * _entropy_row(P[t, n])
+            for k in range(K):
+                pt[k] += w[n] * P[t, n, k]
+        aleatoric += (_entropy_row(pt) - h) / T
+    return eig, aleatoric

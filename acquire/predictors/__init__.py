@@ -1,9 +1,10 @@
 """Predictors of ``p(y | x)`` that accept missing inputs, behind one interface (:class:`Predictor`)."""
 
 from acquire.predictors.base import Predictor
+from acquire.predictors.bayesian import BayesianPredictor
 from acquire.predictors.xgboost import XGBoostPredictor
 
 #: name → class; ``acquire fit --predictor NAME`` looks names up here.
-PREDICTORS: dict[str, type[Predictor]] = {"xgboost": XGBoostPredictor}
+PREDICTORS: dict[str, type[Predictor]] = {"xgboost": XGBoostPredictor, "bayes": BayesianPredictor}
 
-__all__ = ["PREDICTORS", "Predictor", "XGBoostPredictor"]
+__all__ = ["PREDICTORS", "Predictor", "BayesianPredictor", "XGBoostPredictor"]
