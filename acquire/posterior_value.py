@@ -27,7 +27,7 @@ from scipy.stats import qmc
 
 from acquire.estimators.value import eig_bald_weighted, evsi_weighted
 
-__all__ = ["PosteriorValue", "supports_posterior"]
+__all__ = ["PosteriorValue", "supports_posterior", "current_split"]
 
 
 def supports_posterior(predictor: Any) -> bool:
@@ -93,10 +93,22 @@ class PosteriorValue:
             methods.append("quadrature" if len(parts) == 1 else "mc")
         return values, ses, methods, alea, values - alea
 
-    def current(self, x: np.ndarray) -> dict:
-        """The BALD split of the current predictive entropy: ``H(p̄) = aleatoric + epistemic``."""
-        P = self.predictor.predict_draws(x[None, :])[:, 0, :]  # (T, K)
-        h = lambda p: float(-np.sum(np.where(p > 0, p * np.log(np.clip(p, 1e-300, None)), 0.0), axis=-1).mean())
-        total = h(P.mean(axis=0)[None, :])
-        aleatoric = h(P)
-        return {"aleatoric": aleatoric, "epistemic": total - aleatoric}
+
+
+def current_split(predictor: Any, x: np.ndarray) -> dict:
+    """The BALD split of the current predictive uncertainty about y: ``H = aleatoric + epistemic``,
+    ``aleatoric = E_θ H(y | x_o, θ)`` and ``epistemic = I(y; θ | x_o)`` (nats).
+
+    Classes: exact entropies. Gaussian: ``epistemic = ½ log(Var_pred / E_θ σ²_θ)`` with the
+    predictive moment-matched, which is exact for a Gaussian posterior of a linear model
+    (``½ log(1 + x*ᵀ Σ_n x* / σ²)``, the information a new measurement of y gives about θ).
+    """
+    D = predictor.predict_draws(x[None, :])[:, 0, :]  # (T, K) or (T, 2)
+    if predictor.kind_ == "continuous":
+        mean, var = D[:, 0], D[:, 1]
+        aleatoric = float(np.mean(0.5 * np.log(2 * np.pi * np.e * var)))
+        total = 0.5 * np.log(2 * np.pi * np.e * (var.mean() + mean.var()))
+        return {"aleatoric": aleatoric, "epistemic": float(total - aleatoric)}
+    h = lambda p: float(-np.sum(np.where(p > 0, p * np.log(np.clip(p, 1e-300, None)), 0.0), axis=-1).mean())
+    aleatoric = h(D)
+    return {"aleatoric": aleatoric, "epistemic": h(D.mean(axis=0)[None, :]) - aleatoric}

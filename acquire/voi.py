@@ -27,7 +27,7 @@ from scipy.stats import qmc
 from acquire.costs import price
 from acquire.estimators.value import eig_classes, eig_gaussian, entropy, evsi_classes, mean_and_se
 from acquire.exact import ExactTreeValue, supports_exact
-from acquire.posterior_value import PosteriorValue, supports_posterior
+from acquire.posterior_value import PosteriorValue, current_split, supports_posterior
 from acquire.exceptions import AcquireError, NotFittedError
 from acquire.predictors.base import Predictor
 from acquire.spec import Spec
@@ -353,7 +353,8 @@ class ValueOfInformation:
         """The prediction from what is observed now."""
         p = self.predictor.predict_distribution(x[None, :])[0]
         if self.predictor.kind_ == "continuous":
-            return {"mean": float(p[0]), "sd": float(np.sqrt(max(p[1], 0.0)))}
+            out = {"mean": float(p[0]), "sd": float(np.sqrt(max(p[1], 0.0)))}
+            return out | current_split(self.predictor, x) if hasattr(self.predictor, "predict_draws") else out
         classes = self.spec.classes or list(range(p.size))
         out: dict[str, Any] = {
             "probabilities": {str(c): float(v) for c, v in zip(classes, p)},
@@ -364,8 +365,8 @@ class ValueOfInformation:
             eu = U @ p
             out["expected_utility"] = {a: float(v) for a, v in zip(self.spec.actions, eu)}
             out["best_action"] = self.spec.actions[int(np.argmax(eu))]
-        if supports_posterior(self.predictor):
-            out |= self._posterior().current(x)  # BALD: entropy = aleatoric + epistemic
+        if hasattr(self.predictor, "predict_draws"):
+            out |= current_split(self.predictor, x)  # BALD: entropy = aleatoric + epistemic
         return out
 
 

@@ -6,39 +6,61 @@ import click
 
 from acquire.cli.options import common, load_source, note
 from acquire.cli.render import table, to_json
+from acquire.predictors import PREDICTORS
 
 
 @click.command()
 @click.option("--dataset", help="A bundled dataset (see `acquire datasets list`).")
 @click.option("--data", type=click.Path(dir_okay=False), help="A CSV/Parquet file of cases with the target.")
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="The spec (YAML/JSON) for --data.")
-@click.option("--predictor", default="xgboost", show_default=True, type=click.Choice(["xgboost"]),
-              help="Predictor of the outcome.")
+@click.option("--predictor", default="xgboost", show_default=True, type=click.Choice(list(PREDICTORS)),
+              help="Predictor of the outcome: gradient-boosted trees, or a Bayesian GLM (PyMC).")
+@click.option("--inference", type=click.Choice(["nuts", "advi"]), default="nuts", show_default=True,
+              help="bayes: NUTS sampling, or ADVI (faster, approximate).")
+@click.option("--draws", type=click.IntRange(50), default=500, show_default=True, help="bayes: posterior draws per chain.")
+@click.option("--tune", type=click.IntRange(50), default=500, show_default=True, help="bayes: NUTS tuning steps per chain.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Model folder to write (atomically).")
 @click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0, 1, max_open=True),
               help="Share of rows held out for the calibration report (0: no report).")
 @common(("table", "json"))
-def fit(dataset, data, spec_path, predictor, out, holdout, fmt, seed, quiet) -> None:
+def fit(dataset, data, spec_path, predictor, inference, draws, tune, out, holdout, fmt, seed, quiet) -> None:
     """Fit a model on a bundled dataset or your own data and save it to OUT.
 
     \b
     Examples:
       acquire fit --dataset pima --out models/pima
       acquire fit --data cases.csv --spec spec.yaml --out models/mine
+      acquire fit --dataset pima --predictor bayes --out models/pima-bayes
     """
+    import sys
+    import warnings
+
     from acquire import fit_model
 
     frame, spec = load_source(dataset, data, spec_path)
     if spec is None:
         raise click.UsageError("--data needs --spec SPEC")
-    model = fit_model(frame, spec, predictor=predictor, seed=seed, holdout=holdout,
-                      progress=lambda message: note(quiet, message))
+    params = None
+    if predictor == "bayes":
+        params = {"inference": inference, "draws": draws, "tune": tune,
+                  "progressbar": not quiet and sys.stderr.isatty()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        model = fit_model(frame, spec, predictor=predictor, seed=seed, holdout=holdout, predictor_params=params,
+                          progress=lambda message: note(quiet, message))
+    for w in caught:
+        if type(w.message).__name__ == "ConvergenceWarning":
+            note(False, f"warning: {w.message}")
     model.save(out)
     report = model.metrics.get("by_missingness", [])
     if fmt == "json":
         click.echo(to_json({"model": str(out), "predictor": predictor, "metrics": model.metrics}))
         return
     click.echo(f"wrote {out}: {model!r}")
+    diagnostics = getattr(model.predictor, "diagnostics_", None)
+    if diagnostics:
+        click.echo("posterior: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                             for k, v in diagnostics.items()))
     if report:
         keys = [k for k in ("log_loss", "auroc", "accuracy", "brier", "rmse", "nll") if k in report[0]]
         click.echo(f"held-out calibration ({report[0]['n']} rows) with tests hidden at random:")

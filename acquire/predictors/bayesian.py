@@ -25,7 +25,9 @@ posterior is saved as NetCDF (``posterior.nc``, an arviz ``InferenceData``); nev
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -63,6 +65,15 @@ class BayesianPredictor(Predictor):
     expected_nonzero : float or None
         Prior guess of how many coefficients matter (sets the horseshoe's global scale); default p/3.
     seed : int
+    progressbar : bool
+        Show PyMC's progress bar while sampling or fitting.
+    prior : {"horseshoe", "normal"}
+        Shrinkage on ``β``: the regularized horseshoe, or ``N(0, prior_scale²)`` per coefficient
+        (conjugate for a continuous target with a known ``noise_sd``; used to test against closed forms).
+    prior_scale : float
+    noise_sd : float or None
+        Continuous target: the noise s.d. on the standardized scale if known; None gives it a
+        half-normal prior.
 
     Attributes
     ----------
@@ -84,7 +95,8 @@ class BayesianPredictor(Predictor):
 
     def __init__(self, *, inference: str = "nuts", draws: int = 500, tune: int = 500, chains: int = 2,
                  advi_iterations: int = 10000, target_accept: float = 0.95, expected_nonzero: float | None = None,
-                 seed: int = 0):
+                 seed: int = 0, progressbar: bool = False, prior: str = "horseshoe", prior_scale: float = 1.0,
+                 noise_sd: float | None = None):
         self.inference = inference
         self.draws = draws
         self.tune = tune
@@ -93,6 +105,10 @@ class BayesianPredictor(Predictor):
         self.target_accept = target_accept
         self.expected_nonzero = expected_nonzero
         self.seed = seed
+        self.progressbar = progressbar
+        self.prior = prior
+        self.prior_scale = prior_scale
+        self.noise_sd = noise_sd
 
     # ---- the latent scale ---------------------------------------------------------------
     def _latent(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,8 +141,8 @@ class BayesianPredictor(Predictor):
 
     # ---- fitting ------------------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray, *, kind: str, n_classes: int = 0,
-            mask_units: Sequence[Sequence[int]] | None = None, discrete: Sequence[bool] | None = None,
-            progress: bool = False) -> "BayesianPredictor":
+            mask_units: Sequence[Sequence[int]] | None = None,
+            discrete: Sequence[bool] | None = None) -> "BayesianPredictor":
         """Fit the copula, then the GLM's posterior; ``mask_units`` is not needed (missing values are
         integrated out exactly). ``discrete`` flags the copula's discrete features (default: columns
         with at most 12 whole-number values)."""
@@ -135,6 +151,8 @@ class BayesianPredictor(Predictor):
 
         if self.inference not in ("nuts", "advi"):
             raise ModelError(f"inference must be 'nuts' or 'advi', got {self.inference!r}")
+        if self.prior not in ("horseshoe", "normal"):
+            raise ModelError(f"prior must be 'horseshoe' or 'normal', got {self.prior!r}")
         X = np.ascontiguousarray(X, dtype=np.float64)
         y = np.asarray(y)
         self.kind_, self.n_features_in_ = kind, X.shape[1]
@@ -151,13 +169,16 @@ class BayesianPredictor(Predictor):
             y_std = (y - self.y_mean_) / self.y_scale_
         has_missing = bool(sigma.any())
 
-        with pm.Model() as model:
-            tau = pm.HalfCauchy("tau", beta=tau0)
-            lam = pm.HalfCauchy("lam", beta=1.0, shape=p)
-            c2 = pm.InverseGamma("c2", alpha=2.0, beta=2.0 * 2.0**2)  # slab: ν = 4, scale 2
-            lam_tilde = pt.sqrt(c2 * lam**2 / (c2 + tau**2 * lam**2))
-            z = pm.Normal("z", 0.0, 1.0, shape=p)
-            beta = pm.Deterministic("beta", z * tau * lam_tilde)
+        with pm.Model(), _quiet_pymc(not self.progressbar):
+            if self.prior == "horseshoe":
+                tau = pm.HalfCauchy("tau", beta=tau0)
+                lam = pm.HalfCauchy("lam", beta=1.0, shape=p)
+                c2 = pm.InverseGamma("c2", alpha=2.0, beta=2.0 * 2.0**2)  # slab: ν = 4, scale 2
+                lam_tilde = pt.sqrt(c2 * lam**2 / (c2 + tau**2 * lam**2))
+                z = pm.Normal("z", 0.0, 1.0, shape=p)
+                beta = pm.Deterministic("beta", z * tau * lam_tilde)
+            else:
+                beta = pm.Normal("beta", 0.0, self.prior_scale, shape=p)
             mean = pt.dot(pt.as_tensor(U), beta)
             s2 = (pt.tensordot(pt.tensordot(pt.as_tensor(sigma), beta, axes=[[2], [0]]), beta, axes=[[1], [0]])[pattern]
                   if has_missing else 0.0)
@@ -176,14 +197,15 @@ class BayesianPredictor(Predictor):
                 pm.Categorical("y", p=pt.clip(probs, 1e-12, 1.0), observed=y.astype(int))
             else:
                 alpha = pm.Normal("alpha", 0.0, 2.0)
-                sigma_y = pm.HalfNormal("sigma", 1.0)
+                sigma_y = (pm.HalfNormal("sigma", 1.0) if self.noise_sd is None else
+                           pm.Deterministic("sigma", pt.as_tensor(float(self.noise_sd))))
                 pm.Normal("y", mu=alpha + mean, sigma=pt.sqrt(sigma_y**2 + s2), observed=y_std)
             if self.inference == "nuts":
                 idata = pm.sample(draws=self.draws, tune=self.tune, chains=self.chains, cores=1,
                                   target_accept=self.target_accept, random_seed=self.seed,
-                                  progressbar=progress, compute_convergence_checks=False)
+                                  progressbar=self.progressbar, compute_convergence_checks=False)
             else:
-                approx = pm.fit(self.advi_iterations, method="advi", random_seed=self.seed, progressbar=progress)
+                approx = pm.fit(self.advi_iterations, method="advi", random_seed=self.seed, progressbar=self.progressbar)
                 idata = approx.sample(self.draws * self.chains, random_seed=self.seed)
         keep = ["alpha", "beta", "cutpoints", "sigma", "tau"]
         self.idata_ = _thin(idata, [v for v in keep if v in idata.posterior])
@@ -213,7 +235,7 @@ class BayesianPredictor(Predictor):
         out: dict = {"inference": self.inference, "draws": int(post.sizes["chain"] * post.sizes["draw"]),
                      "chains": int(post.sizes["chain"])}
         if self.inference == "nuts":
-            names = [v for v in ("alpha", "beta", "cutpoints", "sigma") if v in post]
+            names = [v for v in ("alpha", "beta", "cutpoints", "sigma") if v in post and float(post[v].std()) > 0]
             rhat = az.rhat(self.idata_, var_names=names)
             ess = az.ess(self.idata_, var_names=names)
             out["max_rhat"] = float(max(float(rhat[v].max()) for v in names))
@@ -274,7 +296,8 @@ class BayesianPredictor(Predictor):
         meta = {"name": self.name, "kind": self.kind_, "n_classes": self.n_classes_,
                 "n_features": self.n_features_in_, "diagnostics": self.diagnostics_,
                 "params": {k: getattr(self, k) for k in ("inference", "draws", "tune", "chains", "advi_iterations",
-                                                        "target_accept", "expected_nonzero", "seed")}}
+                                                        "target_accept", "expected_nonzero", "seed", "prior",
+                                                        "prior_scale", "noise_sd")}}
         if self.kind_ == "continuous":
             meta["y_mean"], meta["y_scale"] = self.y_mean_, self.y_scale_
         return meta
@@ -300,6 +323,19 @@ class BayesianPredictor(Predictor):
         if self.beta_.ndim != 2 or self.beta_.shape[1] != self.n_features_in_:
             raise ModelError(f"{directory}: the posterior has {self.beta_.shape[-1]} coefficients; expected {self.n_features_in_}")
         return self
+
+
+@contextlib.contextmanager
+def _quiet_pymc(quiet: bool):
+    """Silence PyMC's "Initializing NUTS..." log lines while fitting (restored afterwards)."""
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    if quiet:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _thin(idata, names: list[str]):
