@@ -112,8 +112,9 @@ def _values(ranker, X: np.ndarray, good: np.ndarray, method: str) -> dict:
             x = X[i]
             todo = [u for u in others if np.isnan(x[cols[u]]).any()]
             if todo:
-                v, s = ranker.monte_carlo_values(x, [[c for c in cols[u] if np.isnan(x[c])] for u in todo])
+                v, s, m = ranker.values(x, [[c for c in cols[u] if np.isnan(x[c])] for u in todo])
                 value[i, todo], se[i, todo] = v, s
+                how[i, todo] = m
     return {"units": units, "cols": cols, "value": value, "se": se, "method": how}
 
 

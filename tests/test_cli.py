@@ -102,7 +102,7 @@ def _one_line_error(result, *fragments):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["datasets", "show", "iris"], ["unknown dataset 'iris'", "breast_cancer, flchain, kidney_treatment, pima"]),
+    (["datasets", "show", "iris"], ["unknown dataset 'iris'", "breast_cancer, care_management, flchain, icu, kidney_treatment, pbc, pima"]),
     (["rank", "--dataset", "pima", "--row", 0, "--observed", "age,glucose"], ["unknown feature name(s) 'glucose'"]),
     (["rank", "--dataset", "pima", "--row", 9999], ["row 9999 is out of range", "0..531"]),
     (["rank", "--dataset", "pima", "--case", '{"glu": 900}'], ["column 'glu': 900 is outside the spec's range [0, 300]"]),
