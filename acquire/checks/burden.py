@@ -7,7 +7,8 @@ observed. Reported with bootstrap 95 % intervals:
   difference from everyone else; performance (AUROC, or RMSE for a continuous target) of the final
   predictions;
 - weak slices, found automatically over the demographic and discrete features (levels, or quartiles
-  of a continuous demographic) with at least ``min_slice`` cases and at most half of them. A slice's AUROC is compared with
+  of a continuous demographic) with at least ``min_slice`` cases, at most half of them, and at
+  least ``min_events`` cases of each class (an AUROC on three positives says little). A slice's AUROC is compared with
   the AUROC the model itself expects there (labels drawn from its own predictions): a slice of
   similar cases has a lower AUROC for a correct model too (range restriction), so comparing with
   the overall AUROC would flag every age band. A hole is a slice whose shortfall from its
@@ -68,7 +69,8 @@ def _slices(spec: Any, X: np.ndarray, min_slice: int) -> dict[str, np.ndarray]:
 
 
 def testing_burden(model: Any, frame: pd.DataFrame, rng: np.random.Generator, n_cases: int = 600,
-                   min_slice: int = 30, min_drop: float = 0.1, min_gap: float = 0.5) -> list[Finding]:
+                   min_slice: int = 30, min_drop: float = 0.1, min_gap: float = 0.5,
+                   min_events: int = 10) -> list[Finding]:
     from acquire.policies import make_policy
     from acquire.simulate import run_policy
 
@@ -125,7 +127,8 @@ def testing_burden(model: Any, frame: pd.DataFrame, rng: np.random.Generator, n_
     from scipy.stats import norm
 
     holes, slices = [], {}
-    candidates = {k: m for k, m in _slices(spec, X, min_slice).items() if m.mean() <= 0.5}
+    candidates = {k: m for k, m in _slices(spec, X, min_slice).items() if m.mean() <= 0.5
+                  and (spec.target_kind == "continuous" or min(y[m].sum(), (1 - y[m]).sum()) >= min_events)}
     z_needed = float(norm.ppf(1 - 0.05 / (2 * max(len(candidates), 1))))  # Bonferroni over the slices tried
     sign = 1.0 if higher else -1.0
     overall_shortfall = sign * (_expected(spec.target_kind, pred, rng) - overall)  # the model's general over-confidence
