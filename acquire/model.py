@@ -7,7 +7,6 @@ and ``metrics.json``. Loading checks every checksum first and never executes cod
 
 from __future__ import annotations
 
-import inspect
 import json
 import platform
 from datetime import datetime, timezone
@@ -123,7 +122,6 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
     params.setdefault("seed", seed)
     make = PREDICTORS[predictor]
     discrete = [f.is_discrete for f in spec.features]
-    extra = {"discrete": discrete} if "discrete" in inspect.signature(make.fit).parameters else {}
 
     metrics: dict = {"holdout": holdout, "seed": seed, "n_rows": int(len(frame))}
     if holdout > 0:
@@ -132,9 +130,9 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
         idx = np.arange(len(frame))
         train, test = train_test_split(idx, test_size=holdout, random_state=seed,
                                        stratify=y if kind != "continuous" else None)
-        held = make(**params).fit(X[train], y[train], kind=kind, n_classes=n_classes, mask_units=units, **extra)
+        held = make(**params).fit(X[train], y[train], kind=kind, n_classes=n_classes, mask_units=units, discrete=discrete)
         metrics["by_missingness"] = missingness_report(held, X[test], y[test], units, seed=seed)
-    fitted = make(**params).fit(X, y, kind=kind, n_classes=n_classes, mask_units=units, **extra)
+    fitted = make(**params).fit(X, y, kind=kind, n_classes=n_classes, mask_units=units, discrete=discrete)
     if hasattr(fitted, "copula_"):
         conditional = fitted.copula_  # a Bayesian GLM integrates missing features with its own copula: stay coherent
     elif kind == "continuous":

@@ -22,8 +22,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.special import ndtr, ndtri
-from scipy.stats import qmc
+from scipy.special import ndtr
 
 from acquire.estimators.value import eig_bald_weighted, evsi_weighted
 
@@ -63,12 +62,13 @@ class PosteriorValue:
             rows = np.repeat(x[None, :], t.size, axis=0)
             rows[:, j] = marginal.ppf(ndtr(z))
             return [(rows, wt / np.sqrt(np.pi))]
-        missing = np.flatnonzero(np.isnan(x))
-        per = max(self.n_draws // self.n_replicates, 2)
+        from acquire.voi import standard_normal_draws  # the engine's cached common random numbers
+
+        per = self.n_draws // self.n_replicates
+        normals = standard_normal_draws(self.n_replicates, per, int(np.isnan(x).sum()), self.seed)
         out = []
         for r in range(self.n_replicates):
-            u = qmc.Sobol(missing.size, scramble=True, seed=np.random.default_rng([self.seed, r])).random(per)
-            full = self.copula.sample_from_normals(x, ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
+            full = self.copula.sample_from_normals(x, normals[r])
             rows = np.repeat(x[None, :], per, axis=0)
             rows[:, cols] = full[:, cols]
             out.append((rows, np.full(per, 1.0 / per)))

@@ -273,7 +273,7 @@ class ValueOfInformation:
         predictor is Bayesian; see :mod:`acquire.posterior_value`)."""
         if self.method != "mc" and supports_posterior(self.predictor):
             return self._posterior().values(x, candidates)
-        return (*self.values(x, candidates), None, None)
+        return (*self._exact_or_monte_carlo_values(x, candidates), None, None)
 
     def _posterior(self) -> PosteriorValue:
         key = (id(self.predictor), self.objective, self.n_draws, self.seed)
@@ -286,8 +286,10 @@ class ValueOfInformation:
     def values(self, x: np.ndarray, candidates: list[list[int]]) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Value, standard error and method ("exact"/"quadrature"/"mc") of acquiring each candidate
         column set for the encoded row ``x``."""
-        if self.method != "mc" and supports_posterior(self.predictor):
-            return self._posterior().values(x, candidates)[:3]
+        return self.value_parts(x, candidates)[:3]
+
+    def _exact_or_monte_carlo_values(self, x: np.ndarray, candidates: list[list[int]]):
+        """Single tests of a tree ensemble exactly, everything else by Monte Carlo."""
         values, ses = np.zeros(len(candidates)), np.zeros(len(candidates))
         exact = self.method != "mc" and supports_exact(self.predictor, self.conditional)
         single = [c for c, cols in enumerate(candidates) if exact and len(cols) == 1]
@@ -352,19 +354,20 @@ class ValueOfInformation:
     def current(self, x: np.ndarray) -> dict:
         """The prediction from what is observed now."""
         p = self.predictor.predict_distribution(x[None, :])[0]
+        out: dict[str, Any]
         if self.predictor.kind_ == "continuous":
             out = {"mean": float(p[0]), "sd": float(np.sqrt(max(p[1], 0.0)))}
-            return out | current_split(self.predictor, x) if hasattr(self.predictor, "predict_draws") else out
-        classes = self.spec.classes or list(range(p.size))
-        out: dict[str, Any] = {
-            "probabilities": {str(c): float(v) for c, v in zip(classes, p)},
-            "entropy": float(entropy(p[None, :].astype(np.float64))[0]),
-        }
-        U = self.spec.utility
-        if U is not None:
-            eu = U @ p
-            out["expected_utility"] = {a: float(v) for a, v in zip(self.spec.actions, eu)}
-            out["best_action"] = self.spec.actions[int(np.argmax(eu))]
+        else:
+            classes = self.spec.classes or list(range(p.size))
+            out = {
+                "probabilities": {str(c): float(v) for c, v in zip(classes, p)},
+                "entropy": float(entropy(p[None, :].astype(np.float64))[0]),
+            }
+            U = self.spec.utility
+            if U is not None:
+                eu = U @ p
+                out["expected_utility"] = {a: float(v) for a, v in zip(self.spec.actions, eu)}
+                out["best_action"] = self.spec.actions[int(np.argmax(eu))]
         if hasattr(self.predictor, "predict_draws"):
             out |= current_split(self.predictor, x)  # BALD: entropy = aleatoric + epistemic
         return out

@@ -37,12 +37,12 @@ def check(dataset, model_dir, data, use_case, strict, report_dir, fmt, seed, qui
         if data is None:
             raise click.UsageError("--model needs --data FILE (cases with the target)")
         model = load_model(model_dir)
-        frame = load_source(None, data, None)[0]
+        frame, held_out = load_source(None, data, None)[0], None  # new data: judge the predictions on all of it
     else:
         frame, spec = load_source(dataset, None, None)
         train, held_out = split_for_check(frame, spec, seed)
         model = fit_model(train, spec, seed=seed, holdout=0, progress=lambda m: note(quiet, f"{dataset}: {m}"))
-    report = run(model, frame, use_case=use_case, seed=seed, eval_frame=None if model_dir else held_out)
+    report = run(model, frame, use_case=use_case, seed=seed, eval_frame=held_out)
     if report_dir:
         import matplotlib
 

@@ -7,6 +7,7 @@ import click
 from acquire.cli.options import common, load_source, note
 from acquire.cli.render import table, to_json
 from acquire.predictors import PREDICTORS
+from acquire.predictors.bayesian import ConvergenceWarning
 
 
 @click.command()
@@ -45,11 +46,11 @@ def fit(dataset, data, spec_path, predictor, inference, draws, tune, out, holdou
         params = {"inference": inference, "draws": draws, "tune": tune,
                   "progressbar": not quiet and sys.stderr.isatty()}
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
+        warnings.simplefilter("always", ConvergenceWarning)
         model = fit_model(frame, spec, predictor=predictor, seed=seed, holdout=holdout, predictor_params=params,
                           progress=lambda message: note(quiet, message))
     for w in caught:
-        if type(w.message).__name__ == "ConvergenceWarning":
+        if issubclass(w.category, ConvergenceWarning):
             note(False, f"warning: {w.message}")
     model.save(out)
     report = model.metrics.get("by_missingness", [])

@@ -38,10 +38,15 @@ def bootstrap_ci(statistic: Callable[[np.ndarray], float], n: int, rng: np.rando
     return value, float(lo), float(hi)
 
 
+def risk_of(kind: str, pred: np.ndarray) -> np.ndarray:
+    """What a model ranks cases by, from predictive distributions (n, K): P(last class) for a
+    classifier, the predicted mean for a continuous target."""
+    return pred[:, 0] if kind == "continuous" else pred[:, -1]
+
+
 def risk_score(model: Any, X: np.ndarray) -> np.ndarray:
-    """What the model ranks cases by: P(last class) for a classifier, the predicted mean otherwise."""
-    pred = model.predictor.predict_distribution(X)
-    return pred[:, 0] if model.spec.target_kind == "continuous" else pred[:, -1]
+    """:func:`risk_of` the model's predictions for the encoded rows ``X``."""
+    return risk_of(model.spec.target_kind, model.predictor.predict_distribution(X))
 
 
 def sensitive_groups(spec: Any, X: np.ndarray) -> dict[str, np.ndarray]:

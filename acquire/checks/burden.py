@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from acquire.checks._stats import bootstrap_ci, sensitive_groups
+from acquire.checks._stats import bootstrap_ci, risk_of, sensitive_groups
 from acquire.checks.report import Finding
 
 
@@ -84,9 +84,7 @@ def testing_burden(model: Any, frame: pd.DataFrame, rng: np.random.Generator, n_
     per_case = log.groupby("case").agg(cost=("cost", "sum"), tests=("cost", lambda c: int((c > 0).sum())))
     final = log.groupby("case")["prediction"].last()
     pred = np.stack(final.to_numpy())
-    score = pred[:, 0] if spec.target_kind == "continuous" else pred[:, -1]
-    if spec.target_kind == "binary":
-        y = (y == y.max()).astype(float)
+    score = risk_of(spec.target_kind, pred)
     cost, tests = per_case["cost"].to_numpy(), per_case["tests"].to_numpy()
     metric, perf, higher = _performance(spec.target_kind)
     overall = perf(y, score)

@@ -31,8 +31,13 @@ class Predictor(ABC):
 
     @abstractmethod
     def fit(self, X: np.ndarray, y: np.ndarray, *, kind: str, n_classes: int = 0,
-            mask_units: Sequence[Sequence[int]] | None = None) -> "Predictor":
-        """Fit on float features ``X`` (NaN = missing) and targets ``y`` (class index or float)."""
+            mask_units: Sequence[Sequence[int]] | None = None,
+            discrete: Sequence[bool] | None = None) -> "Predictor":
+        """Fit on float features ``X`` (NaN = missing) and targets ``y`` (class index or float).
+
+        ``mask_units`` are the column sets ordered together (for masked training); ``discrete``
+        flags the spec's discrete features. A predictor uses what it needs of them.
+        """
 
     @abstractmethod
     def predict_distribution(self, X: np.ndarray) -> np.ndarray:

@@ -284,10 +284,6 @@ class BayesianPredictor(Predictor):
         mean = d[..., 0].mean(axis=0)
         return np.column_stack([mean, d[..., 1].mean(axis=0) + d[..., 0].var(axis=0)])
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "beta_"):
-            super()._check_fitted()
-
     # ---- persistence --------------------------------------------------------------------
     def save(self, directory: Path) -> dict:
         self._check_fitted()
@@ -315,7 +311,6 @@ class BayesianPredictor(Predictor):
             self.y_mean_, self.y_scale_ = float(meta["y_mean"]), float(meta["y_scale"])
         try:
             self.idata_ = az.from_netcdf(str(Path(directory) / "posterior.nc"))
-            self.idata_.load() if hasattr(self.idata_, "load") else None
             self.copula_ = conditional_from_dict(json.loads((Path(directory) / "predictor_copula.json").read_text("utf-8")))
             self._read_draws()
         except (OSError, KeyError, ValueError, json.JSONDecodeError) as exc:

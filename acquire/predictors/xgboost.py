@@ -60,7 +60,8 @@ class XGBoostPredictor(Predictor):
         return params
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, kind: str, n_classes: int = 0,
-            mask_units: Sequence[Sequence[int]] | None = None) -> "XGBoostPredictor":
+            mask_units: Sequence[Sequence[int]] | None = None,
+            discrete: Sequence[bool] | None = None) -> "XGBoostPredictor":
         import xgboost as xgb
 
         X = np.asarray(X, dtype=np.float64)
