@@ -24,7 +24,7 @@ from acquire.evaluation import missingness_report
 from acquire.exceptions import AcquireError, ModelError
 from acquire.predictors import PREDICTORS, Predictor
 from acquire.spec import Spec, load_spec
-from acquire.voi import ValueOfInformation
+from acquire.engine import ValueOfInformation
 
 __all__ = ["Model", "fit_model", "load_model"]
 

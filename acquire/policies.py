@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from acquire.costs import price
+from acquire.engine.pricing import BUDGET_TOLERANCE, price
 from acquire.exceptions import AcquireError
 from acquire.spec import Unit
 
@@ -63,10 +63,10 @@ class Policy(ABC):
     def _affordable(self, state: State, units: Sequence[Unit]) -> list[tuple[Unit, float]]:
         spec = self.model_.spec
         observed = [spec.feature_names[j] for j in np.flatnonzero(~np.isnan(state.x))]
-        priced = [(u, price(spec, u, observed)) for u in units]
+        priced = [(u, price(spec, u, observed, tried=state.unavailable)) for u in units]
         if state.budget is None:
             return priced
-        return [(u, c) for u, c in priced if state.spent + c <= state.budget + 1e-12]
+        return [(u, c) for u, c in priced if state.spent + c <= state.budget + BUDGET_TOLERANCE]
 
 
 class GreedyValue(Policy):
@@ -107,7 +107,7 @@ class LookAhead(GreedyValue):
     name = "lookahead"
 
     def choose(self, state: State):
-        from acquire.shapley import ValueOfInformationGame
+        from acquire.engine.shapley import ValueOfInformationGame
 
         spec = self.model_.spec
         game = ValueOfInformationGame(self.ranker_, x=state.x)
@@ -119,7 +119,7 @@ class LookAhead(GreedyValue):
         observed = [spec.feature_names[j] for j in np.flatnonzero(~np.isnan(state.x))]
         rate = spec.exchange_rate(self.objective) if self.exchange_rate is None else float(self.exchange_rate)
         left = np.inf if state.budget is None else state.budget - state.spent
-        single_cost = {p: price(spec, units[p], observed) for p in players}
+        single_cost = {p: price(spec, units[p], observed, tried=state.unavailable) for p in players}
         singles = game.point(np.array([1 << index[p] for p in players], dtype=np.int64))
         single_value = dict(zip(players, singles))
         options = [((p,), v, single_cost[p]) for p, v in zip(players, singles)]
@@ -127,7 +127,7 @@ class LookAhead(GreedyValue):
         if pairs:
             values = game.point(np.array([(1 << index[a]) | (1 << index[b]) for a, b in pairs], dtype=np.int64))
             for (a, b), v in zip(pairs, values):
-                cost = single_cost[a] + price(spec, units[b], observed + list(units[a].members))
+                cost = single_cost[a] + price(spec, units[b], observed + list(units[a].members), tried=state.unavailable)
                 options.append(((a, b), v, cost))
         worth = [(names, v, c) for names, v, c in options if c <= left + 1e-12 and v - c * rate > 0]
         if not worth:

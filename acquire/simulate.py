@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from acquire.costs import price
+from acquire.engine.pricing import price
 from acquire.exceptions import AcquireError
 from acquire.policies import Policy, State, make_policy
 
@@ -56,7 +56,7 @@ def run_policy(model: Any, policy: Policy, X: np.ndarray, *, budget: float | Non
                 break
             unit, value = choice
             observed = [spec.feature_names[j] for j in np.flatnonzero(~np.isnan(x))]
-            cost = price(spec, unit, observed)
+            cost = price(spec, unit, observed, tried=unavailable)  # a shared cost is charged once per case
             cols = spec.index_of(list(unit.members))
             x[cols] = x_true[cols]
             # a test missing in the data was ordered and gave no result: paid for, never offered again

@@ -25,7 +25,7 @@ import numpy as np
 
 import acquire
 from acquire import datasets
-from acquire.exact import ExactTreeValue
+from acquire.engine.exact_tree import ExactTreeValue
 
 
 def naive_eig(model, x, n_draws=1000, seed=0):
@@ -44,7 +44,7 @@ def naive_eig(model, x, n_draws=1000, seed=0):
 
 def cold_compile_seconds() -> float:
     """Time of the first exact call in a fresh process whose numba cache is empty."""
-    code = ("import time, numpy as np, acquire; from acquire import datasets; from acquire.exact import ExactTreeValue;"
+    code = ("import time, numpy as np, acquire; from acquire import datasets; from acquire.engine.exact_tree import ExactTreeValue;"
             "f, s = datasets.load('pima'); m = acquire.fit_model(f, s, holdout=0, predictor_params={'n_estimators': 5});"
             "e = ExactTreeValue(m.predictor, m.conditional, 'eig'); t = time.perf_counter();"
             "e.values(np.full(7, np.nan), list(range(7))); print(time.perf_counter() - t)")

@@ -15,7 +15,7 @@ import numpy as np
 
 import acquire
 from acquire import datasets
-from acquire.exact import ExactTreeValue
+from acquire.engine.exact_tree import ExactTreeValue
 
 
 def main() -> None:

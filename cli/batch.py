@@ -41,20 +41,21 @@ def batch(model_dir, in_path, out_path, errors_path, chunk_size, view, objective
     from tqdm import tqdm
 
     from acquire import load_model
-    from acquire.batch import count_rows, run_batch
+    from acquire.pipeline.batch import count_rows, run_batch
 
     model = load_model(model_dir)
-    client = None
+    client = mapper = None
     if scheduler is not None:
-        from acquire.distributed import client_for
+        from acquire.pipeline.distributed import client_for, cluster_mapper
 
         client = client_for(scheduler, workers)
+        mapper = cluster_mapper(client)
     show = not quiet and sys.stderr.isatty()
     bar = tqdm(total=count_rows(Path(in_path)) if show else None, unit="rows",
                disable=not show, file=sys.stderr, dynamic_ncols=True)
     try:
         summary = run_batch(model, in_path, out_path, errors_path=errors_path, chunk_size=chunk_size, view=view,
-                            progress=bar.update, client=client, objective=objective, budget=budget,
+                            progress=bar.update, mapper=mapper, objective=objective, budget=budget,
                             observed=split_names(observed), include_groups=groups, seed=seed)
     finally:
         bar.close()

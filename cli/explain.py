@@ -33,7 +33,7 @@ def explain(dataset, model_dir, data, row, observed, case_json, game, objective,
       acquire explain --dataset pima --row 0 --observed age,bmi,npreg --plot voi.png
       acquire explain --dataset pima --row 4 --game prediction
     """
-    from acquire.shapley import PredictionGame, ValueOfInformationGame, shapley_values
+    from acquire.engine.shapley import PredictionGame, ValueOfInformationGame, shapley_values
 
     model, case, label = model_and_case(dataset, model_dir, data, row, observed, case_json, seed, quiet)
     if game == "voi":

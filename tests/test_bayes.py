@@ -10,7 +10,7 @@ import acquire
 from acquire import datasets
 from acquire.cli import cli
 from acquire.estimators.value import eig_bald_weighted
-from acquire.posterior_value import current_split
+from acquire.engine.posterior import current_split
 from acquire.predictors import BayesianPredictor
 
 FAST = {"draws": 300, "tune": 300}
@@ -83,8 +83,8 @@ def test_posterior_values_agree_with_monte_carlo_and_split_correctly(pima_bayes)
     for c in ranking.candidates:
         assert c.method == "quadrature" and c.se == 0
         assert abs(c.value - by_mc[c.feature].value) < 4 * by_mc[c.feature].se + 2e-4, c.feature
-        assert c.value == pytest.approx(c.aleatoric + c.epistemic, abs=1e-12)
-        assert c.aleatoric >= 0 and c.epistemic <= 1e-9  # see acquire.posterior_value: epistemic ≤ 0
+        assert c.value == pytest.approx(c.aleatoric_change + c.epistemic_change, abs=1e-12)
+        assert c.aleatoric_change >= 0 and c.epistemic_change <= 1e-9  # see acquire.engine.posterior: epistemic ≤ 0
     now = ranking.current
     assert now["entropy"] == pytest.approx(now["aleatoric"] + now["epistemic"], abs=1e-9)
     assert now["aleatoric"] > 0 and now["epistemic"] > 0
@@ -98,7 +98,7 @@ def test_epistemic_uncertainty_shrinks_with_more_training_rows(pima_bayes):
     e_small, e_full = (m.rank(case).current["epistemic"] for m in (small, pima_bayes))
     assert e_small > 3 * e_full
     # the tests' epistemic parts shrink too (benchmarks/bayes_bald.py prints the 50/200/532 table)
-    shift_small, shift_full = (sum(abs(c.epistemic) for c in m.rank(case).candidates) for m in (small, pima_bayes))
+    shift_small, shift_full = (sum(abs(c.epistemic_change) for c in m.rank(case).candidates) for m in (small, pima_bayes))
     assert shift_small > 2 * shift_full
 
 
@@ -131,4 +131,4 @@ def test_save_load_and_cli_report_the_bald_parts(tmp_path, pima_bayes):
     assert out.exit_code == 0, out.output
     result = json.loads(out.output)
     assert {"aleatoric", "epistemic"} <= set(result["current"])
-    assert all({"aleatoric", "epistemic"} <= set(c) for c in result["candidates"])
+    assert all({"aleatoric_change", "epistemic_change", "aleatoric", "epistemic"} <= set(c) for c in result["candidates"])

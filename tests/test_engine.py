@@ -7,9 +7,9 @@ import pytest
 from scipy.special import ndtr
 
 from acquire import AcquireError, DataError, load_spec
-from acquire.costs import price
+from acquire.engine.pricing import price
 from acquire.estimators.gaussian import condition_gaussian, stable_cholesky
-from acquire.voi import ValueOfInformation
+from acquire.engine import ValueOfInformation
 
 # ---------------------------------------------------------------------------------------------
 # Oracles: exact predictors and conditionals, so the engine's Monte Carlo is the only error.

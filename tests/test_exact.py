@@ -9,7 +9,7 @@ from acquire import load_spec
 from acquire.estimators.exact_batch import ndtri
 from acquire.estimators.trees import active_paths, single_feature_grid
 from acquire.estimators.value import eig_gaussian_weighted, eig_weighted, evsi_weighted
-from acquire.exact import ExactTreeValue
+from acquire.engine.exact_tree import ExactTreeValue
 
 
 def synthetic_model(kind: str, seed: int = 0):

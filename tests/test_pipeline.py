@@ -13,7 +13,7 @@ import pytest
 
 import acquire
 from acquire import DataError, load_model
-from acquire.batch import run_batch
+from acquire.pipeline.batch import run_batch
 from acquire.pipeline import NEXT_COLUMNS, NextTestTransformer, rank_frame
 from acquire.synthetic import generate
 
@@ -163,7 +163,7 @@ def test_kill_9_leaves_no_partial_output_and_rerun_is_identical(flchain_model_di
 
 @pytest.fixture(scope="module")
 def dask_client():
-    from acquire.distributed import client_for
+    from acquire.pipeline.distributed import client_for
 
     client = client_for("local", n_workers=2)
     yield client
@@ -171,6 +171,8 @@ def dask_client():
 
 
 def test_dask_batch_and_frame_match_the_local_run(flchain_model_dir, tmp_path, dask_client):
+    from acquire.pipeline.distributed import cluster_mapper
+
     import dask.dataframe as dd
 
     model = load_model(flchain_model_dir)
@@ -182,7 +184,7 @@ def test_dask_batch_and_frame_match_the_local_run(flchain_model_dir, tmp_path, d
     for view in ("next", "long"):
         run_batch(model, src, tmp_path / f"local_{view}.csv", errors_path=tmp_path / "e1.csv", chunk_size=400, view=view)
         run_batch(model, src, tmp_path / f"dask_{view}.csv", errors_path=tmp_path / "e2.csv", chunk_size=400, view=view,
-                  client=dask_client)
+                  mapper=cluster_mapper(dask_client))
         assert _sha(tmp_path / f"local_{view}.csv") == _sha(tmp_path / f"dask_{view}.csv")
         assert _sha(tmp_path / "e1.csv") == _sha(tmp_path / "e2.csv")
     assert list(pd.read_csv(tmp_path / "e2.csv")["row"]) == [5, 2500]

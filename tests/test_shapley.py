@@ -12,7 +12,7 @@ import acquire
 from acquire import AcquireError, load_spec
 from acquire.estimators.shapley import exact_shapley
 from acquire.shapley import Game, PathDependentTreeGame, PredictionGame, ValueOfInformationGame, shapley_values
-from acquire.voi import ValueOfInformation
+from acquire.engine import ValueOfInformation
 
 
 def brute_force_shapley(v, m):

@@ -171,6 +171,8 @@ class GaussianCopula:
     n_features_ : int
     """
 
+    capabilities = frozenset({"packed_copula"})
+
     def __init__(self, *, max_knots: int = 1000, ridge: float = 1e-4):
         self.max_knots = max_knots
         self.ridge = ridge

@@ -32,6 +32,8 @@ class ClassConditionalCopula:
         Class frequencies in the training data (the weights when none are given).
     """
 
+    capabilities = frozenset({"packed_copula", "class_mixture"})
+
     def __init__(self, *, max_knots: int = 1000, ridge: float = 1e-4):
         self.max_knots = max_knots
         self.ridge = ridge

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 
@@ -28,6 +28,13 @@ class Predictor(ABC):
     """
 
     name: str = "predictor"
+    #: what the value estimators may use (see :mod:`acquire.engine.estimator`): "tree_ensemble"
+    #: (``tree_arrays()`` and ``distribution_from_margins``), "posterior_draws" (``predict_draws``)
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    kind_: str
+    n_classes_: int
+    n_features_in_: int
 
     @abstractmethod
     def fit(self, X: np.ndarray, y: np.ndarray, *, kind: str, n_classes: int = 0,

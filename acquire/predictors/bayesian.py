@@ -91,6 +91,8 @@ class BayesianPredictor(Predictor):
     diagnostics_ : dict
     """
 
+    capabilities = frozenset({"posterior_draws"})
+
     name = "bayes"
 
     def __init__(self, *, inference: str = "nuts", draws: int = 500, tune: int = 500, chains: int = 2,

@@ -37,6 +37,8 @@ class XGBoostPredictor(Predictor):
         so the predictive variance depends on which features are observed.
     """
 
+    capabilities = frozenset({"tree_ensemble"})
+
     name = "xgboost"
 
     def __init__(self, *, n_estimators: int = 200, max_depth: int = 4, learning_rate: float = 0.05,

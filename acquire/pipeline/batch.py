@@ -1,6 +1,6 @@
 """Rank a file of cases chunk by chunk: flat memory, per-row errors, atomic outputs.
 
-Reads CSV or Parquet in chunks, ranks each chunk with :func:`acquire.pipeline.rank_frame`, and
+Reads CSV or Parquet in chunks, ranks each chunk with :func:`acquire.pipeline.frame.rank_frame`, and
 appends the result to a temporary file beside the output (``.NAME.<random>.partial``). Only when
 every chunk is done is the file fsynced and renamed to its final name, so a run that is killed
 leaves no partial output; a re-run removes stale ``.partial`` files of the same output and
@@ -16,15 +16,18 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pandas as pd
 
 from acquire._io import current_umask, fsync_dir
 from acquire.exceptions import AcquireError, DataError
-from acquire.pipeline import rank_frame
+from acquire.pipeline.frame import rank_frame
 
-__all__ = ["BatchSummary", "run_batch", "count_rows"]
+__all__ = ["BatchSummary", "ChunkMapper", "run_batch", "count_rows", "process_chunk"]
+
+#: ``mapper(model, chunks, options, render_csv)`` yields :func:`process_chunk` results in input order
+ChunkMapper = Callable[[Any, Iterator[pd.DataFrame], dict, bool], Iterable[tuple]]
 
 
 @dataclass
@@ -162,12 +165,14 @@ def _numbered(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
 
 def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLike, *,
               errors_path: str | os.PathLike | None = None, chunk_size: int = 10_000, view: str = "next",
-              progress: Callable[[int], None] | None = None, client: Any = None, **rank_options: Any) -> BatchSummary:
+              progress: Callable[[int], None] | None = None, mapper: ChunkMapper | None = None,
+              **rank_options: Any) -> BatchSummary:
     """Rank every row of ``in_path`` into ``out_path`` (see the module docstring).
 
     ``rank_options`` go to :func:`acquire.pipeline.rank_frame` (objective, budget, observed, ...).
-    ``progress(n)`` is called after each chunk with the rows it held. With a Dask ``client``
-    the chunks are ranked on the cluster (:func:`acquire.distributed.map_chunks`), in order.
+    ``progress(n)`` is called after each chunk with the rows it held. ``mapper`` ranks the chunks
+    elsewhere and yields :func:`process_chunk`'s results in order (e.g.
+    :func:`acquire.pipeline.distributed.cluster_mapper` for a Dask cluster); default: here.
     """
     src, dst = Path(in_path), Path(out_path)
     for path in (src, dst) + ((Path(errors_path),) if errors_path else ()):
@@ -186,12 +191,10 @@ def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLik
     options = dict(rank_options, view=view, errors="report")
     render = out.kind == "csv"
     chunks = _numbered(_chunks(src, chunk_size))
-    if client is None:
-        processed = (process_chunk(model, chunk, options, render) for chunk in chunks)
+    if mapper is None:
+        processed: Iterable[tuple] = (process_chunk(model, chunk, options, render) for chunk in chunks)
     else:
-        from acquire.distributed import map_chunks
-
-        processed = map_chunks(client, model, chunks, options, render)
+        processed = mapper(model, chunks, options, render)
     try:
         for rows, problems, payload in processed:
             if render:

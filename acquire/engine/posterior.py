@@ -24,25 +24,45 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.special import ndtr
 
+from acquire.engine.draws import standard_normal_draws
+from acquire.engine.estimator import ValueEstimate, ValueEstimator, open_columns
 from acquire.estimators.value import eig_bald_weighted, evsi_weighted
 
-__all__ = ["PosteriorValue", "supports_posterior", "current_split"]
+__all__ = ["PosteriorEstimator", "current_split"]
 
 
-def supports_posterior(predictor: Any) -> bool:
-    """True for a classifier that exposes its posterior draws."""
-    return hasattr(predictor, "predict_draws") and predictor.kind_ != "continuous"
+class PosteriorEstimator(ValueEstimator):
+    """Values under a Bayesian classifier's posterior draws, with the BALD split of EIG
+    (diagnostics ``aleatoric_change`` and ``epistemic_change``; they sum to the value)."""
 
+    name = "posterior"
+    predictor_capability = "posterior_draws"
+    target_kinds = frozenset({"binary", "multiclass"})
+    n_nodes = 24
 
-class PosteriorValue:
-    def __init__(self, predictor: Any, objective: str, utility: np.ndarray | None = None, *, n_draws: int = 256,
-                 n_replicates: int = 8, n_nodes: int = 24, seed: int = 0):
-        self.predictor = predictor
-        self.copula = predictor.copula_
-        self.objective = objective
+    def __init__(self, engine: Any) -> None:
+        super().__init__(engine)
+        self.predictor = engine.predictor
+        self.copula = engine.predictor.copula_
+        self.objective = engine.objective
+        utility = engine.spec.utility
         self.utility = None if utility is None else np.ascontiguousarray(utility, dtype=np.float64)
-        self.n_draws, self.n_replicates, self.n_nodes, self.seed = n_draws, n_replicates, n_nodes, seed
-        self.hermite_ = np.polynomial.hermite.hermgauss(n_nodes)
+        self.n_draws, self.n_replicates, self.seed = engine.n_draws, engine.n_replicates, engine.seed
+        self.hermite_ = np.polynomial.hermite.hermgauss(self.n_nodes)
+
+    def estimate(self, X: np.ndarray, columns: Sequence[Sequence[int]], cells: np.ndarray,
+                 open_: np.ndarray) -> ValueEstimate:
+        out = ValueEstimate.empty(*cells.shape)
+        alea = np.full(cells.shape, np.nan)
+        for i, u in zip(*np.nonzero(cells)):
+            parts = np.array([self._one(rows, w) for rows, w in self._results(X[i], open_columns(open_[i], columns[u]))])
+            out.value[i, u], alea[i, u] = parts.mean(axis=0)
+            if len(parts) > 1:
+                out.se[i, u] = parts[:, 0].std(ddof=1) / np.sqrt(len(parts))
+                out.dof[i, u] = len(parts) - 1
+            out.method[i, u] = "quadrature" if len(parts) == 1 else "mc"
+        out.diagnostics = {"aleatoric_change": alea, "epistemic_change": out.value - alea}
+        return out
 
     def _results(self, x: np.ndarray, cols: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
         """The test's possible results as replicate sets of (rows (N, p), weights (N,))."""
@@ -62,8 +82,6 @@ class PosteriorValue:
             rows = np.repeat(x[None, :], t.size, axis=0)
             rows[:, j] = marginal.ppf(ndtr(z))
             return [(rows, wt / np.sqrt(np.pi))]
-        from acquire.voi import standard_normal_draws  # the engine's cached common random numbers
-
         per = self.n_draws // self.n_replicates
         normals = standard_normal_draws(self.n_replicates, per, int(np.isnan(x).sum()), self.seed)
         out = []
@@ -79,20 +97,6 @@ class PosteriorValue:
         if self.objective == "evsi":
             return float(evsi_weighted(w, P.mean(axis=0), self.utility)), float("nan")
         return eig_bald_weighted(np.ascontiguousarray(w, dtype=np.float64), P)
-
-    def values(self, x: np.ndarray, candidates: Sequence[Sequence[int]]):
-        """``(values, ses, methods, aleatoric, epistemic)`` for each candidate column set of row ``x``."""
-        n = len(candidates)
-        values, ses, alea = np.zeros(n), np.zeros(n), np.full(n, np.nan)
-        methods = []
-        for c, cols in enumerate(candidates):
-            parts = np.array([self._one(rows, w) for rows, w in self._results(x, list(cols))])
-            values[c], alea[c] = parts.mean(axis=0)
-            if len(parts) > 1:
-                ses[c] = parts[:, 0].std(ddof=1) / np.sqrt(len(parts))
-            methods.append("quadrature" if len(parts) == 1 else "mc")
-        return values, ses, methods, alea, values - alea
-
 
 
 def current_split(predictor: Any, x: np.ndarray) -> dict:

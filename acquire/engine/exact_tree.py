@@ -16,17 +16,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from acquire.engine.estimator import ValueEstimate, ValueEstimator, open_columns
 from acquire.estimators.exact_batch import (LINK_GAUSSIAN, LINK_SIGMOID, LINK_SOFTMAX, OBJ_EIG, OBJ_EVSI,
                                             exact_values_batch, exact_values_serial)
 
-__all__ = ["ExactTreeValue", "supports_exact"]
+__all__ = ["ExactTreeEstimator", "ExactTreeValue"]
 
 _LINKS = {"binary": LINK_SIGMOID, "multiclass": LINK_SOFTMAX, "continuous": LINK_GAUSSIAN}
-
-
-def supports_exact(predictor: Any, conditional: Any) -> bool:
-    """True when the predictor exposes its trees and the conditional model packs into arrays."""
-    return hasattr(predictor, "tree_arrays") and hasattr(conditional, "packed")
 
 
 class ExactTreeValue:
@@ -63,3 +59,34 @@ class ExactTreeValue:
         mask = np.zeros((1, x.size), dtype=np.bool_)
         mask[0, list(features)] = True
         return self.batch_values(x[None, :], mask)[0, list(features)]
+
+
+class ExactTreeEstimator(ValueEstimator):
+    """Single tests of a tree ensemble with a copula conditional model, for a whole batch in one
+    numba call (``method = "exact"``, ``se = 0``)."""
+
+    name = "exact"
+    predictor_capability = "tree_ensemble"
+    conditional_capability = "packed_copula"
+    candidate_kinds = frozenset({"single"})
+
+    def __init__(self, engine: Any) -> None:
+        super().__init__(engine)
+        self.values_ = ExactTreeValue(engine.predictor, engine.conditional, engine.objective, engine.spec.utility)
+
+    def estimate(self, X: np.ndarray, columns: Sequence[Sequence[int]], cells: np.ndarray,
+                 open_: np.ndarray) -> ValueEstimate:
+        out = ValueEstimate.empty(*cells.shape)
+        rows = np.flatnonzero(cells.any(axis=1))
+        if rows.size == 0:
+            return out
+        i, u = np.nonzero(cells)
+        column = np.array([open_columns(open_[r], columns[c])[0] for r, c in zip(i, u)], dtype=np.int64)
+        mask = np.zeros(X.shape, dtype=np.bool_)  # the one missing column of each single candidate
+        mask[i, column] = True
+        batch = self.values_.batch_values(X[rows], mask[rows])
+        at = np.full(X.shape[0], -1)
+        at[rows] = np.arange(rows.size)
+        out.value[i, u] = batch[at[i], column]
+        out.method[i, u] = "exact"
+        return out

@@ -1,10 +1,11 @@
 """Scale-out on Dask: the same ranking on many workers, with results identical to a local run.
 
-- :func:`rank_dask_frame` — :func:`acquire.pipeline.rank_frame` over a Dask DataFrame
-  (``map_partitions``); ``rank_frame`` dispatches to it when given one.
+- :func:`rank_dask_frame` — :func:`acquire.pipeline.frame.rank_frame` over a Dask DataFrame
+  (``map_partitions``); :func:`acquire.pipeline.rank_frame` dispatches to it when given one.
 - :func:`map_chunks` — rank (and render) an ordered stream of pandas chunks on a cluster, yielding
   results in input order with a bounded number in flight (memory stays flat); ``acquire batch
-  --scheduler``. Workers render CSV text themselves, so the client only reads and appends.
+  --scheduler`` passes :func:`cluster_mapper` to :func:`acquire.pipeline.batch.run_batch`.
+  Workers render CSV text themselves, so the client only reads and appends.
 
 A row's result never depends on how rows are chunked or partitioned (exact values and seeded
 common random numbers), so the output is byte-identical to a local run. Each worker ranks with
@@ -19,7 +20,10 @@ from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
-__all__ = ["client_for", "map_chunks", "rank_dask_frame"]
+from acquire.pipeline.batch import ChunkMapper, process_chunk
+from acquire.pipeline.frame import rank_frame
+
+__all__ = ["client_for", "cluster_mapper", "map_chunks", "rank_dask_frame"]
 
 
 def _one_thread(fn, *args):
@@ -35,21 +39,15 @@ def _one_thread(fn, *args):
 
 
 def _rank_partition(part: pd.DataFrame, model: Any, options: dict) -> pd.DataFrame:
-    from acquire.pipeline import rank_frame
-
     return _one_thread(lambda: rank_frame(model, part, **options))
 
 
 def _process_chunk(chunk: pd.DataFrame, model: Any, options: dict, render_csv: bool):
-    from acquire.batch import process_chunk
-
     return _one_thread(process_chunk, model, chunk, options, render_csv)
 
 
 def rank_dask_frame(model: Any, ddf: Any, **options: Any) -> Any:
     """``rank_frame`` on every partition of a Dask DataFrame (lazy; call ``.compute()``)."""
-    from acquire.pipeline import rank_frame
-
     meta = rank_frame(model, ddf._meta, **(options | {"errors": "report"}))
     meta.attrs = {}
     return ddf.map_partitions(_rank_partition, model, options, meta=meta)
@@ -68,7 +66,7 @@ def client_for(scheduler: str, n_workers: int = 2) -> Any:
 
 def map_chunks(client: Any, model: Any, chunks: Iterable[pd.DataFrame], options: dict, render_csv: bool,
                window: int | None = None) -> Iterator[tuple]:
-    """Yield :func:`acquire.batch.process_chunk` results in input order, computed on the cluster;
+    """Yield :func:`acquire.pipeline.batch.process_chunk` results in input order, computed on the cluster;
     at most ``window`` chunks (default: twice the workers) are in flight."""
     window = window or 2 * max(1, len(client.scheduler_info().get("workers", {})))
     remote_model = client.scatter(model, broadcast=True)
@@ -79,3 +77,8 @@ def map_chunks(client: Any, model: Any, chunks: Iterable[pd.DataFrame], options:
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
+
+
+def cluster_mapper(client: Any) -> ChunkMapper:
+    """A chunk mapper for :func:`acquire.pipeline.batch.run_batch` that ranks on ``client``'s cluster."""
+    return lambda model, chunks, options, render_csv: map_chunks(client, model, chunks, options, render_csv)

@@ -1,0 +1,411 @@
+"""Shapley values of coalition games: who deserves the credit for a value of information, or a prediction.
+
+A *game* gives the value ``v(S)`` of every coalition ``S`` of its players (bitmasks, see
+:mod:`acquire.estimators.shapley`). Three games ship:
+
+- :class:`ValueOfInformationGame` — players are a case's missing tests; ``v(S) = V(S | x_o)``,
+  the value of acquiring the tests in ``S`` together. Its Shapley values split the value of
+  acquiring everything, so tests that are worthless alone but decisive together are credited.
+- :class:`PredictionGame` — players are the observed features; ``v(S) = p(y = class | x_S)`` from
+  the masked predictor (the model's own prediction when only ``S`` is known).
+- :class:`PathDependentTreeGame` — the game XGBoost's ``pred_contribs`` (path-dependent
+  TreeSHAP) explains; used to check the estimators against an established implementation.
+
+:func:`shapley_values` estimates the split: ``exact`` enumerates all ``2^m`` coalitions,
+``permutation`` samples antithetic permutations, ``kernel`` is KernelSHAP (constrained weighted
+regression on sampled coalitions); the sampled ones report standard errors and stop at a
+tolerance. Efficiency ``Σ φ = v(M) − v(∅)`` holds exactly for ``exact`` and ``permutation``
+and by construction (a constraint) for ``kernel``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from acquire.estimators.shapley import (exact_shapley, path_dependent_values, permutation_contributions,
+                                        permutation_prefixes)
+from acquire.exceptions import AcquireError
+
+__all__ = ["Game", "ValueOfInformationGame", "PredictionGame", "PathDependentTreeGame", "ShapleyResult",
+           "shapley_values"]
+
+MAX_EXACT_PLAYERS = 14
+
+
+class Game(ABC):
+    """A coalition game over named players.
+
+    ``point(masks)`` gives the best estimate of each coalition's value (k,); ``values(masks)``
+    gives R independent replicates (R, k) whose spread measures its error (R = 1 and equal to
+    the point for a deterministic game). Both are cached per mask.
+    """
+
+    players: list[str]
+    n_replicates: int = 1
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[np.ndarray, float]] = {}
+        self.n_evaluations = 0
+
+    def _fill(self, masks: np.ndarray) -> None:
+        todo = np.array(sorted({int(m) for m in masks} - set(self._cache)), dtype=np.int64)
+        if todo.size:
+            replicates, point = self._evaluate(todo)
+            self.n_evaluations += todo.size
+            for k, m in enumerate(todo):
+                self._cache[int(m)] = (replicates[:, k], float(point[k]))
+
+    def values(self, masks: np.ndarray) -> np.ndarray:
+        masks = np.asarray(masks, dtype=np.int64)
+        self._fill(masks)
+        return np.stack([self._cache[int(m)][0] for m in masks], axis=1)
+
+    def point(self, masks: np.ndarray) -> np.ndarray:
+        masks = np.asarray(masks, dtype=np.int64)
+        self._fill(masks)
+        return np.array([self._cache[int(m)][1] for m in masks])
+
+    @abstractmethod
+    def _evaluate(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Replicate values (R, len(masks)) and point values (len(masks),) of coalitions not yet cached."""
+
+
+class ValueOfInformationGame(Game):
+    """``v(S) = V(S | x_o)``: the value of acquiring the missing tests in ``S`` (nats or utility).
+
+    All coalitions share one set of joint draws of the missing features (common random numbers),
+    so differences between coalitions carry little noise; the ranker's replicates give the
+    standard errors.
+
+    Parameters
+    ----------
+    ranker : ValueOfInformation
+        Supplies the predictor, conditional model, objective and draws.
+    case : mapping
+        Feature → value; absent or NaN = missing.
+    include_panels : bool, default=True
+        Players are the orderable units (panels as one player); False makes every missing
+        feature a player.
+    """
+
+    def __init__(self, ranker: Any, case: Mapping[str, Any] | None = None, *, x: np.ndarray | None = None,
+                 include_panels: bool = True, chunk_rows: int = 262_144):
+        super().__init__()
+        self.ranker = ranker
+        ranker.check_params()
+        if (case is None) == (x is None):
+            raise AcquireError("give a case (feature -> value) or an encoded row x, not both")
+        self.x = ranker.spec.encode_case(case) if x is None else np.asarray(x, dtype=np.float64)
+        names = ranker.spec.feature_names
+        observed = {names[j] for j in np.flatnonzero(~np.isnan(self.x))}
+        if include_panels:
+            units = [u for u in ranker.spec.units(include_groups=False) if any(m not in observed for m in u.members)]
+            self.players = [u.name for u in units]
+            self.columns = [[names.index(m) for m in u.members if m not in observed] for u in units]
+        else:
+            missing = np.flatnonzero(np.isnan(self.x))
+            self.players = [names[j] for j in missing]
+            self.columns = [[int(j)] for j in missing]
+        if len(self.players) > 62:
+            raise AcquireError(f"{len(self.players)} missing tests; Shapley values support at most 62 players")
+        self.n_replicates = ranker.n_replicates
+        self.chunk_rows = chunk_rows
+        self._mc = ranker.monte_carlo()  # the engine's joint draws and value kernel
+        self._joint = self._mc.joint_draws(self.x) if np.isnan(self.x).any() else None
+
+    def _evaluate(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if "tree_ensemble" in getattr(self.ranker.predictor, "capabilities", ()):
+            return self._evaluate_trees(masks)
+        R, N = self.n_replicates, self.ranker.n_draws // self.n_replicates
+        out = np.zeros((R, masks.size))
+        pooled = np.zeros(masks.size)
+        p = self.x.size
+        step = max(1, self.chunk_rows // (R * N))
+        for start in range(0, masks.size, step):
+            block = masks[start:start + step]
+            rows = np.empty((block.size, R, N, p))
+            rows[:] = self.x
+            for b, mask in enumerate(block):
+                cols = [c for i, cs in enumerate(self.columns) if (int(mask) >> i) & 1 for c in cs]
+                if cols:
+                    rows[b][..., cols] = self._joint[..., cols]
+            pred = self.ranker.predictor.predict_distribution(rows.reshape(-1, p))
+            pred = pred.reshape(block.size, R, N, pred.shape[-1])
+            out[:, start:start + block.size] = self._mc.kernel(pred).T
+            # the point value pools all R·N draws, as the ranker does (less plug-in bias)
+            pooled[start:start + block.size] = self._mc.kernel(pred.reshape(block.size, 1, R * N, -1))[:, 0]
+        return out, pooled
+
+
+    def _evaluate_trees(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Tree ensembles: per-tree leaf tables shared by every coalition (no rows materialized)."""
+        from acquire.estimators.coalitions import coalition_margins
+
+        R, N = self.n_replicates, self.ranker.n_draws // self.n_replicates
+        p = self.x.size
+        player_of = np.full(p, -1, dtype=np.int64)
+        for i, cols in enumerate(self.columns):
+            player_of[cols] = i
+        t = self.ranker.predictor.tree_arrays()
+        draws = np.ascontiguousarray(self._joint.reshape(R * N, p)) if self._joint is not None else np.zeros((R * N, p))
+        out, pooled = np.zeros((R, masks.size)), np.zeros(masks.size)
+        step = max(1, self.chunk_rows // (R * N))
+        for start in range(0, masks.size, step):
+            block = np.ascontiguousarray(masks[start:start + step])
+            margins = coalition_margins(self.x, draws, block, player_of, len(self.players), *t.kernel_args())
+            dist = self.ranker.predictor.distribution_from_margins(margins.reshape(-1, margins.shape[-1]))
+            pred = dist.reshape(block.size, R, N, dist.shape[-1])
+            out[:, start:start + block.size] = self._mc.kernel(pred).T
+            pooled[start:start + block.size] = self._mc.kernel(pred.reshape(block.size, 1, R * N, -1))[:, 0]
+        return out, pooled
+
+
+class PredictionGame(Game):
+    """``v(S) = p(y = target | x_S)``: the masked predictor's output when only the features in ``S`` are known.
+
+    Players are the case's observed features; ``target`` is a class index (default: the last
+    class, the positive one for a binary target) or, for a continuous target, the mean.
+    """
+
+    def __init__(self, predictor: Any, spec: Any, case: Mapping[str, Any], *, target: int | None = None):
+        super().__init__()
+        self.predictor, self.x = predictor, spec.encode_case(case)
+        self.observed = np.flatnonzero(~np.isnan(self.x))
+        self.players = [spec.feature_names[j] for j in self.observed]
+        self.target = target
+
+    def _evaluate(self, masks: np.ndarray) -> np.ndarray:
+        rows = np.full((masks.size, self.x.size), np.nan)
+        for k, mask in enumerate(masks):
+            on = [j for i, j in enumerate(self.observed) if (int(mask) >> i) & 1]
+            rows[k, on] = self.x[on]
+        pred = self.predictor.predict_distribution(rows)
+        column = (pred.shape[1] - 1 if self.target is None else self.target) if self.predictor.kind_ != "continuous" else 0
+        return pred[:, column][None, :], pred[:, column]
+
+
+class PathDependentTreeGame(Game):
+    """The coalition game of path-dependent TreeSHAP (XGBoost ``pred_contribs``) on the margin of ``group``."""
+
+    def __init__(self, trees: Any, x: np.ndarray, feature_names: Sequence[str], *, group: int = 0):
+        super().__init__()
+        self.trees, self.x, self.group = trees, np.asarray(x, dtype=np.float64), group
+        self.players = list(feature_names)
+        self._players = np.arange(len(feature_names), dtype=np.int64)
+
+    def _evaluate(self, masks: np.ndarray) -> np.ndarray:
+        t = self.trees
+        v = path_dependent_values(self.x, masks, self._players, t.left, t.right, t.feature, t.threshold,
+                                  t.default_left, t.value, t.cover, t.tree_start, t.tree_group, t.base_margin, self.group)
+        return v[None, :], v
+
+
+@dataclass
+class ShapleyResult:
+    """Shapley values of a game, with standard errors.
+
+    Attributes
+    ----------
+    values, se : ndarray (m,)
+    v_empty, v_full : float
+        ``v(∅)`` and ``v(M)``; ``Σ values = v_full − v_empty`` (efficiency).
+    method : str
+    n_evaluations : int
+        Coalition values computed.
+    """
+
+    players: list[str]
+    values: np.ndarray
+    se: np.ndarray
+    v_empty: float
+    v_full: float
+    method: str
+    n_evaluations: int
+    unit: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def efficiency_gap(self) -> float:
+        return float(self.values.sum() - (self.v_full - self.v_empty))
+
+    def to_frame(self) -> pd.DataFrame:
+        total = self.v_full - self.v_empty
+        frame = pd.DataFrame({"player": self.players, "shapley": self.values, "se": self.se,
+                              "share": self.values / total if total != 0 else np.nan})
+        return frame.sort_values("shapley", ascending=False, key=np.abs).reset_index(drop=True)
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "unit": self.unit, "v_empty": self.v_empty, "v_full": self.v_full,
+                "efficiency_gap": self.efficiency_gap, "n_evaluations": self.n_evaluations,
+                "players": [{"player": r.player, "shapley": float(r.shapley), "se": float(r.se),
+                             "share": None if pd.isna(r.share) else float(r.share)}
+                            for r in self.to_frame().itertuples()]} | self.extra
+
+    def plot(self, ax=None, **bar_kwargs):
+        """Horizontal bars (largest credit on top) with ±2 SE error bars; returns the axes."""
+        import matplotlib.pyplot as plt
+
+        frame = self.to_frame().iloc[::-1]
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.5, 0.35 * len(frame) + 1.4))
+        colors = ["tab:blue" if v >= 0 else "tab:red" for v in frame["shapley"]]
+        ax.barh(frame["player"], frame["shapley"], xerr=2 * frame["se"], color=colors, **bar_kwargs)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlabel(f"Shapley value{f' ({self.unit})' if self.unit else ''}")
+        ax.set_title(f"v(all) − v(none) = {self.v_full - self.v_empty:.4g} ({self.method})", fontsize=10)
+        ax.figure.tight_layout()
+        return ax
+
+    def __repr__(self) -> str:
+        top = self.to_frame().iloc[0] if len(self.players) else None
+        lead = f", largest {top.player} {top.shapley:.4g}" if top is not None else ""
+        return f"<ShapleyResult over {len(self.players)} players by {self.method}: total {self.v_full - self.v_empty:.4g}{lead}>"
+
+
+def shapley_values(game: Game, *, method: str = "auto", n_permutations: int = 256, n_coalitions: int = 2048,
+                   tol: float | None = None, max_evaluations: int = 100_000, seed: int = 0) -> ShapleyResult:
+    """Shapley values of ``game``.
+
+    Parameters
+    ----------
+    method : {"auto", "exact", "permutation", "kernel"}
+        "auto" is exact up to 14 players, permutation sampling beyond.
+    n_permutations : int, default=256
+        Permutations per round for "permutation" (half of them the reverses of the others).
+    n_coalitions : int, default=2048
+        Sampled coalitions per round for "kernel" (in complementary pairs).
+    tol : float or None
+        Keep sampling rounds until every standard error is below ``tol`` (or ``max_evaluations``).
+    """
+    m = len(game.players)
+    if method not in ("auto", "exact", "permutation", "kernel"):
+        raise AcquireError(f"method must be one of ['auto', 'exact', 'permutation', 'kernel'], got {method!r}")
+    if m == 0:
+        return ShapleyResult([], np.zeros(0), np.zeros(0), 0.0, 0.0, "exact", 0)
+    if method == "auto":
+        method = "exact" if m <= MAX_EXACT_PLAYERS else "permutation"
+    if method == "exact" and m > 20:
+        raise AcquireError(f"exact Shapley values over {m} players need 2^{m} coalitions; use method='permutation'")
+    if method == "permutation" and n_permutations < 2:
+        raise AcquireError(f"n_permutations == {n_permutations}, must be >= 2")
+    if method == "kernel" and n_coalitions < 2 * m:
+        raise AcquireError(f"n_coalitions == {n_coalitions} is too low for KernelSHAP over {m} players; "
+                           f"it must be at least 2 * m = {2 * m}")
+    full = (1 << m) - 1
+    v_empty, v_full = (float(v) for v in game.point(np.array([0, full])))
+    rng = np.random.default_rng(seed)
+    if method == "exact":
+        every = np.arange(1 << m, dtype=np.int64)
+        values = exact_shapley(game.point(every)[None, :], m)[0]
+        per_rep = exact_shapley(np.ascontiguousarray(game.values(every)), m)  # (R, m): the spread is the SE
+        se = per_rep.std(axis=0, ddof=1) / np.sqrt(len(per_rep)) if len(per_rep) > 1 else np.zeros(m)
+    elif method == "permutation":
+        values, se = _permutation(game, m, n_permutations, tol, max_evaluations, rng)
+    else:
+        values, se = _kernel(game, m, n_coalitions, tol, max_evaluations, rng, v_empty, v_full)
+    return ShapleyResult(list(game.players), values, se, v_empty, v_full, method, game.n_evaluations)
+
+
+def _permutation(game, m, n_per_round, tol, budget, rng):
+    pair_means: list[np.ndarray] = []
+    while True:
+        half = max(1, n_per_round // 2)
+        perms = np.argsort(rng.random((half, m)), axis=1)
+        perms = np.concatenate([perms, perms[:, ::-1]])  # antithetic: each permutation and its reverse
+        prefixes = permutation_prefixes(perms)
+        v = game.point(prefixes.ravel()).reshape(prefixes.shape)
+        contrib = permutation_contributions(perms, np.ascontiguousarray(v))
+        pair_means.append(0.5 * (contrib[:half] + contrib[half:]))
+        stacked = np.concatenate(pair_means)
+        values = stacked.mean(axis=0)
+        se = stacked.std(axis=0, ddof=1) / np.sqrt(len(stacked)) if len(stacked) > 1 else np.full(m, np.inf)
+        if tol is None or se.max() <= tol or game.n_evaluations >= budget:
+            return values, se
+
+
+def _kernel(game, m, n_coalitions, tol, budget, rng, v_empty, v_full):
+    """KernelSHAP with the border sizes enumerated.
+
+    The Shapley kernel puts most of its weight on the smallest and largest coalitions, so sizes
+    are taken from the border inward (s and m − s together) and enumerated completely while the
+    budget allows; the rest of the budget samples the middle sizes in complementary pairs, in
+    proportion to their kernel mass. Efficiency is a constraint of the weighted least squares.
+    The SE comes from re-solving with independent halves of the sampled coalitions.
+    """
+    while True:
+        values, se = _kernel_once(game, m, n_coalitions, rng, v_empty, v_full)
+        if tol is None or se.max() <= tol or game.n_evaluations >= budget:
+            return values, se
+        n_coalitions *= 2
+
+
+def _kernel_once(game, m, n_coalitions, rng, v_empty, v_full):
+    from math import comb
+
+    mass = {s: (m - 1) / (s * (m - s)) for s in range(1, m)}  # kernel weight × C(m, s), per size
+    left = n_coalitions
+    exact_masks, exact_w, sampled = [], [], []
+    for s in range(1, m // 2 + 1):
+        pair = [s] if s == m - s else [s, m - s]
+        count = sum(comb(m, k) for k in pair)
+        if count > left:
+            sampled = [k for k in range(s, m - s + 1)]
+            break
+        for k in pair:
+            for combo in _combinations_masks(m, k):
+                exact_masks.append(combo)
+                exact_w.append(mass[k] / comb(m, k))
+        left -= count
+    exact_masks = np.array(exact_masks, dtype=np.int64)
+    exact_w = np.array(exact_w)
+    if not sampled or left < 4:
+        z = ((exact_masks[:, None] >> np.arange(m)) & 1).astype(bool)
+        values = _kernel_solve(z, game.point(exact_masks), m, v_empty, v_full, exact_w)
+        return values, np.zeros(m)
+    size_mass = np.array([mass[k] for k in sampled])
+    half = left // 2
+    sizes = rng.choice(sampled, size=half, p=size_mass / size_mass.sum())
+    order = np.argsort(rng.random((half, m)), axis=1)
+    z_half = order < sizes[:, None]
+    z_s = np.concatenate([z_half, ~z_half])  # complementary pairs
+    w_s = np.full(len(z_s), size_mass.sum() / len(z_s))
+    masks_s = (z_s * (np.int64(1) << np.arange(m, dtype=np.int64))).sum(axis=1)
+    z_e = ((exact_masks[:, None] >> np.arange(m)) & 1).astype(bool) if exact_masks.size else np.zeros((0, m), bool)
+    v_e = game.point(exact_masks) if exact_masks.size else np.zeros(0)
+    v_s = game.point(masks_s)
+
+    def solve(index):
+        pick = np.concatenate([index, index + half])  # keep complementary pairs together
+        w = np.concatenate([exact_w, np.full(pick.size, size_mass.sum() / pick.size)])
+        return _kernel_solve(np.concatenate([z_e, z_s[pick]]), np.concatenate([v_e, v_s[pick]]), m, v_empty, v_full, w)
+
+    values = _kernel_solve(np.concatenate([z_e, z_s]), np.concatenate([v_e, v_s]), m, v_empty, v_full,
+                           np.concatenate([exact_w, w_s]))
+    parts = np.array_split(rng.permutation(half), 4)
+    halves = np.stack([solve(p) for p in parts if p.size])
+    se = halves.std(axis=0, ddof=1) / np.sqrt(len(halves)) if len(halves) > 1 else np.full(m, np.inf)
+    return values, se
+
+
+def _combinations_masks(m: int, k: int):
+    from itertools import combinations
+
+    for combo in combinations(range(m), k):
+        yield sum(1 << i for i in combo)
+
+
+def _kernel_solve(z: np.ndarray, v: np.ndarray, m: int, v_empty: float, v_full: float,
+                  w: np.ndarray) -> np.ndarray:
+    """min Σ w (v(S) − v(∅) − Σ_{i∈S} φ_i)² subject to Σ φ = v(M) − v(∅)."""
+    total = v_full - v_empty
+    y = v - v_empty - z[:, -1] * total
+    A = z[:, :-1].astype(np.float64) - z[:, [-1]].astype(np.float64)
+    root = np.sqrt(w)
+    head, *_ = np.linalg.lstsq(A * root[:, None], y * root, rcond=None)
+    return np.append(head, total - head.sum())
+

@@ -1,0 +1,206 @@
+"""pandas in, pandas out: rank the next test for every row of a frame, and a scikit-learn transformer.
+
+Missing values in the spec's feature columns are the candidates; every other column is carried
+through untouched. The whole frame goes through the engine's batch path
+(:meth:`acquire.engine.ValueOfInformation.rank_batch`): single tests of a tree model are valued
+for all rows in one parallel numba call, panels and groups by seeded Monte Carlo per row, and
+prices, order and the stop rule are the same code as for one case. A row's result does not depend
+on how the frame is chunked or partitioned.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from acquire.engine.ranking import BatchRanking
+from acquire.exceptions import AcquireError, DataError
+
+__all__ = ["rank_frame", "NextTestTransformer", "NEXT_COLUMNS", "LONG_COLUMNS"]
+
+#: columns the "next" view adds to the input frame
+NEXT_COLUMNS = ["next_test", "next_cost", "next_value", "next_value_per_cost", "n_candidates", "stop", "stop_reason",
+                "error"]
+#: columns of the "long" view (after ``row``)
+LONG_COLUMNS = ["rank", "feature", "kind", "members", "cost", "value", "se", "dof", "net_value", "value_per_cost",
+                "within_budget", "method", "recommended"]
+
+
+def rank_frame(model: Any, frame: pd.DataFrame, *, observed: Sequence[str] | None = None, objective: str = "eig",
+               budget: float | None = None, exchange_rate: float | None = None, view: str = "long",
+               method: str = "auto", include_groups: bool = False, n_draws: int = 1024, n_replicates: int = 8,
+               seed: int = 0, errors: str = "raise") -> pd.DataFrame:
+    """Rank the missing tests of every row of ``frame``.
+
+    Parameters
+    ----------
+    model : acquire.Model
+    frame : DataFrame
+        One case per row; NaN in a feature column means the test is not done yet.
+    observed : list of str, optional
+        Only these features count as measured (the others are hidden, as if not ordered).
+    view : {"long", "next"}
+        "long": one row per (case, candidate), best first, with the input's index in ``row``.
+        "next": the input frame with :data:`NEXT_COLUMNS` added (the recommended next test).
+    include_groups : bool, default=False
+        Also offer whole shared-cost groups (valued by Monte Carlo: much slower on big frames).
+    errors : {"raise", "report"}
+        "report": a bad row (wrong type, out of range, unknown level) does not stop the others;
+        the long view lists them in ``result.attrs["errors"]`` (records of row and reason), the
+        next view in its ``error`` column (use the next view on a Dask DataFrame: its partitions'
+        attrs are not combined).
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> import acquire
+    >>> from acquire import datasets
+    >>> from acquire.pipeline import rank_frame
+    >>> frame, spec = datasets.load("pima")
+    >>> model = acquire.fit_model(frame, spec, seed=0)
+    >>> cases = frame.drop(columns="type").head(3).assign(glu=float("nan"), ins=float("nan"))
+    >>> nxt = rank_frame(model, cases, view="next")
+    >>> nxt[["next_test", "stop"]].shape
+    (3, 2)
+    """
+    if view not in ("long", "next"):
+        raise AcquireError(f"view must be 'long' or 'next', got {view!r}")
+    if errors not in ("raise", "report"):
+        raise AcquireError(f"errors must be 'raise' or 'report', got {errors!r}")
+    spec = model.spec
+    ranker = model.ranker(objective=objective, budget=budget, exchange_rate=exchange_rate, method=method,
+                          include_groups=include_groups, n_draws=n_draws, n_replicates=n_replicates, seed=seed)
+    ranker.check_params()
+    X, problems = spec.encode_rows(frame, what="data")
+    if problems and errors == "raise":
+        raise DataError(problems[min(problems)])
+    if observed is not None:
+        hide = np.ones(X.shape[1], dtype=bool)
+        hide[spec.index_of(list(observed))] = False
+        X[:, hide] = np.nan
+    good = np.array([i not in problems for i in range(len(frame))], dtype=bool)
+    batch = ranker.rank_batch(X, rows=good)
+    if view == "next":
+        return _next_view(frame, batch, problems)
+    long = _long_view(batch)
+    index = frame.index.to_numpy()
+    long.insert(0, "row", index[long.pop("position").to_numpy()] if len(long) else long.pop("position"))
+    long.attrs["errors"] = [{"row": index[i], "reason": r} for i, r in problems.items()]
+    return long
+
+
+def _long_view(batch: BatchRanking) -> pd.DataFrame:
+    """One row per (case, candidate), each case's candidates best first, from the engine's batch answer."""
+    dec, est = batch.decision, batch.estimate
+    in_order = np.take_along_axis(batch.candidate, dec.order, axis=1)  # candidates, each row in ranking order
+    pos, slot = np.nonzero(in_order)  # row-major: rows ascending, best candidate first within a row
+    if pos.size == 0:
+        return pd.DataFrame(columns=["position", *LONG_COLUMNS])
+    uid = dec.order[pos, slot]
+    unit_names = np.array([u.name for u in batch.units], dtype=object)
+    members = unit_names[uid].copy()  # a single test is its own member
+    for k in np.flatnonzero([len(batch.units[u].members) > 1 for u in uid]):
+        members[k] = ",".join(batch.members(pos[k], uid[k]))
+    return pd.DataFrame({
+        "position": pos, "rank": np.cumsum(in_order, axis=1)[pos, slot], "feature": unit_names[uid],
+        "kind": np.array([u.kind for u in batch.units], dtype=object)[uid], "members": members,
+        "cost": batch.cost[pos, uid], "value": est.value[pos, uid], "se": est.se[pos, uid], "dof": est.dof[pos, uid],
+        "net_value": dec.net_value[pos, uid], "value_per_cost": dec.value_per_cost[pos, uid],
+        "within_budget": dec.within_budget[pos, uid], "method": est.method[pos, uid],
+        "recommended": dec.recommended[pos] == uid,
+    })
+
+
+def _next_view(frame: pd.DataFrame, batch: BatchRanking, problems: dict[int, str]) -> pd.DataFrame:
+    """The input frame with the recommended next test (or why to stop) added: :data:`NEXT_COLUMNS`."""
+    out = frame.copy()
+    n, dec = len(frame), batch.decision
+    bad = np.zeros(n, dtype=bool)
+    bad[list(problems)] = True
+    rec = dec.recommended
+    has = rec >= 0
+    at, pick = np.flatnonzero(has), rec[has]
+
+    def spread(values: np.ndarray, dtype: Any = float) -> np.ndarray:
+        full = np.full(n, np.nan, dtype=dtype)
+        full[at] = values
+        return full
+
+    out["next_test"] = spread(np.array([u.name for u in batch.units], dtype=object)[pick], object)
+    out["next_cost"] = spread(batch.cost[at, pick])
+    out["next_value"] = spread(batch.estimate.value[at, pick])
+    out["next_value_per_cost"] = spread(dec.value_per_cost[at, pick])
+    out["n_candidates"] = pd.array(np.where(bad, None, batch.candidate.sum(axis=1)), dtype="Int64")
+    out["stop"] = pd.array(np.where(bad, None, ~has), dtype="boolean")
+    reason = dec.stop_reason.copy()
+    reason[has | bad] = np.nan
+    out["stop_reason"] = reason
+    error = np.full(n, np.nan, dtype=object)
+    for i, r in problems.items():
+        error[i] = r
+    out["error"] = error
+    return out
+
+
+class NextTestTransformer:
+    """scikit-learn transformer: adds the recommended next test to every row (``view="next"``).
+
+    Parameters
+    ----------
+    model : acquire.Model or None
+    model_dir : str or None
+        Loaded in ``fit`` when ``model`` is None.
+    objective, budget, exchange_rate, observed, include_groups, seed : see :func:`rank_frame`.
+    errors : {"report", "raise"}, default="report"
+
+    Attributes
+    ----------
+    model_ : acquire.Model
+    """
+
+    def __init__(self, *, model: Any = None, model_dir: str | None = None, objective: str = "eig",
+                 budget: float | None = None, exchange_rate: float | None = None, observed: Sequence[str] | None = None,
+                 include_groups: bool = False, seed: int = 0, errors: str = "report"):
+        self.model = model
+        self.model_dir = model_dir
+        self.objective = objective
+        self.budget = budget
+        self.exchange_rate = exchange_rate
+        self.observed = observed
+        self.include_groups = include_groups
+        self.seed = seed
+        self.errors = errors
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {k: getattr(self, k) for k in ("model", "model_dir", "objective", "budget", "exchange_rate", "observed",
+                                               "include_groups", "seed", "errors")}
+
+    def set_params(self, **params) -> "NextTestTransformer":
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+    def fit(self, X: pd.DataFrame | None = None, y: Any = None) -> "NextTestTransformer":
+        from acquire.model import load_model
+
+        if self.model is None and self.model_dir is None:
+            raise AcquireError("NextTestTransformer needs model= or model_dir=")
+        self.model_ = self.model if self.model is not None else load_model(self.model_dir)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        if not hasattr(self, "model_"):
+            from acquire.exceptions import NotFittedError
+
+            raise NotFittedError("This NextTestTransformer instance is not fitted yet. Call 'fit' first.")
+        return rank_frame(self.model_, X, observed=self.observed, objective=self.objective, budget=self.budget,
+                          exchange_rate=self.exchange_rate, include_groups=self.include_groups, seed=self.seed,
+                          view="next", errors=self.errors)
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None) -> pd.DataFrame:
+        return self.fit(X, y).transform(X)
