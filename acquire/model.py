@@ -20,7 +20,7 @@ from acquire._io import atomic_directory, sha256_file
 from acquire._typing import PathLike
 from acquire._version import __version__
 from acquire.conditional import ClassConditionalCopula, GaussianCopula, conditional_from_dict
-from acquire.evaluation import missingness_report
+from acquire.metrics import missingness_report
 from acquire.exceptions import AcquireError, ModelError
 from acquire.predictors import PREDICTORS, Predictor
 from acquire.spec import Spec, load_spec

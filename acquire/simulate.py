@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from acquire.engine.pricing import price
+from acquire.metrics import metric_for, scores_for
 from acquire.exceptions import AcquireError
 from acquire.policies import Policy, State, make_policy
 
@@ -144,35 +145,6 @@ class Simulation:
         return ax
 
 
-def auroc_rows(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """AUROC of every row of ``scores`` (…, n) against labels ``y`` (…, n) or (n,): the Mann–Whitney
-    statistic with average ranks for ties, ``(Σ ranks of positives − n₁(n₁+1)/2) / (n₁ n₀)``."""
-    from scipy.stats import rankdata
-
-    y = np.broadcast_to(y, scores.shape).astype(bool)
-    ranks = rankdata(scores, axis=-1)
-    n1 = y.sum(axis=-1)
-    n0 = y.shape[-1] - n1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return ((ranks * y).sum(axis=-1) - n1 * (n1 + 1) / 2) / (n1 * n0)
-
-
-def _metric(kind: str, n_classes: int) -> tuple[str, Callable]:
-    """The metric's name and a function of (labels, scores (…, n)) → values (…), vectorized."""
-    if kind == "continuous":
-        return "rmse", lambda y, p: np.sqrt(np.mean((np.broadcast_to(y, p.shape) - p) ** 2, axis=-1))
-    if n_classes == 2:
-        return "auroc", auroc_rows
-    return "accuracy", lambda y, p: np.mean(np.broadcast_to(y, p.shape) == p, axis=-1)
-
-
-def _scores(name: str, pred: np.ndarray) -> np.ndarray:
-    """What the metric scores from predictive distributions (n, K): P(positive), the class, or the mean."""
-    if name == "auroc":
-        return pred[:, 1]
-    return pred.argmax(axis=1) if name == "accuracy" else pred[:, 0]
-
-
 def _curves(steps: pd.DataFrame, y: np.ndarray, grid: np.ndarray, score: Callable, n_boot: int,
             rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
     """Per policy: the metric at each cost on the grid (each case's last prediction within that cost)."""
@@ -252,16 +224,16 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     steps = pd.concat(logs, ignore_index=True)
     full_pred = np.concatenate(full_parts)
     n_classes = 0 if spec.target_kind == "continuous" else int(model.predictor.n_classes_)
-    name, score = _metric(spec.target_kind, n_classes)
+    name, score = metric_for(spec.target_kind, n_classes)
     pred = np.stack(steps["prediction"].to_numpy())
-    steps["score"] = _scores(name, pred)
+    steps["score"] = scores_for(name, pred)
     steps["y"] = y[steps["case"].to_numpy()]
     # everything bought: each test's own cost, and each shared group cost once
     total = sum(f.cost for f in spec.features if f.available == "before_decision")
     total += sum(cost for g, cost in spec.groups.items() if any(f.group == g for f in spec.features))
     total = max(float(total), float(steps["cumulative_cost"].max()))
     grid = np.linspace(0.0, total, grid_points)
-    full = float(score(y, _scores(name, full_pred)))
+    full = float(score(y, scores_for(name, full_pred)))
     curves, per_policy = _curves(steps, y, grid, score, n_boot, np.random.default_rng(seed))
     rows = []
     for pol, (area, lo, hi, metric) in per_policy.items():
@@ -301,7 +273,7 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
     model = fit_model(frame.iloc[train], spec, seed=seed, holdout=0, predictor_params=predictor_params)
     X_train, X_test, y = spec.encode(frame.iloc[train]), spec.encode(frame.iloc[test]), y_all[test]
     n_classes = 0 if spec.target_kind == "continuous" else int(model.predictor.n_classes_)
-    name, score = _metric(spec.target_kind, n_classes)
+    name, score = metric_for(spec.target_kind, n_classes)
     total = sum(f.cost for f in spec.features) + sum(spec.groups.values())
     if rates is None:
         base = spec.exchange_rate(objective) or 0.005
@@ -313,12 +285,12 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
         log = run_policy(model, policy.fit(model, X_train), X_test, seed=seed, n_jobs=n_jobs)
         last = log.sort_values("step").groupby("case").tail(1).sort_values("case")
         pred = np.stack(last["prediction"].to_numpy())
-        s_ = _scores(name, pred)
+        s_ = scores_for(name, pred)
         rows.append({"exchange_rate": float(rate), "mean_cost": float(last["cumulative_cost"].mean()),
                      "mean_cost_share": float(last["cumulative_cost"].mean() / total), name: float(score(y, s_)),
                      "mean_tests": float(last["step"].mean())})
     full_pred = model.predictor.predict_distribution(X_test)
-    full = float(score(y, _scores(name, full_pred)))
+    full = float(score(y, scores_for(name, full_pred)))
     out = pd.DataFrame(rows)
     out[f"share_of_full_{name}"] = out[name] / full
     return out

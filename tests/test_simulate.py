@@ -9,7 +9,8 @@ from sklearn.metrics import roc_auc_score
 
 from acquire.cli import cli
 from acquire.policies import Policy, make_policy
-from acquire.simulate import auroc_rows, run_policy, simulate
+from acquire.metrics import auroc_rows
+from acquire.simulate import run_policy, simulate
 
 
 def test_vectorized_auroc_matches_sklearn_with_ties():

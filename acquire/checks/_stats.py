@@ -10,7 +10,7 @@ import numpy as np
 
 def auroc_ci(y: np.ndarray, score: np.ndarray, rng: np.random.Generator, n_boot: int = 200) -> tuple[float, float, float]:
     """AUROC (orientation-free: max(a, 1 − a)) with a bootstrap 95 % interval."""
-    from acquire.simulate import auroc_rows
+    from acquire.metrics import auroc_rows
 
     ok = ~np.isnan(score)
     y, score = y[ok], score[ok]

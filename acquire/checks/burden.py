@@ -30,7 +30,7 @@ from acquire.checks.report import Finding
 
 def _performance(kind: str):
     """(name, function of (y, score) → value, True if higher is better)."""
-    from acquire.simulate import auroc_rows
+    from acquire.metrics import auroc_rows
 
     if kind == "continuous":
         return "rmse", lambda y, s: float(np.sqrt(np.mean((y - s) ** 2))), False
@@ -40,7 +40,7 @@ def _performance(kind: str):
 def _expected(kind: str, pred: np.ndarray, rng: np.random.Generator, n_sim: int = 200) -> float:
     """The metric a correct model expects on these cases: E[AUROC(y*, p)] with y* ~ Bernoulli(p), or
     sqrt(mean predicted variance) for RMSE."""
-    from acquire.simulate import auroc_rows
+    from acquire.metrics import auroc_rows
 
     if kind == "continuous":
         return float(np.sqrt(pred[:, 1].mean()))

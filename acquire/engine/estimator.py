@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import Any, ClassVar, Protocol, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from acquire.engine.ranking import ValueOfInformation
+from acquire.spec import Spec
 
-__all__ = ["ValueEstimate", "ValueEstimator", "CANDIDATE_KINDS", "t_quantile"]
+__all__ = ["CANDIDATE_KINDS", "ValueContext", "ValueEstimate", "ValueEstimator", "t_quantile"]
 
 CANDIDATE_KINDS = ("single", "set")
 
@@ -90,11 +89,23 @@ class ValueEstimate:
         return self.value - half, self.value + half
 
 
+class ValueContext(Protocol):
+    """What an estimator reads from the engine (:class:`acquire.engine.ValueOfInformation` is one)."""
+
+    predictor: Any
+    conditional: Any
+    spec: Spec
+    objective: str
+    n_draws: int
+    n_replicates: int
+    seed: int
+
+
 class ValueEstimator(ABC):
     """Base class: values the cells of a batch of cases × candidates that it is given.
 
     Subclasses set the class attributes that say what they support and implement
-    :meth:`estimate`. An instance is built from the engine (:class:`ValueOfInformation`),
+    :meth:`estimate`. An instance is built from the engine (a :class:`ValueContext`),
     whose public parameters (predictor, conditional, spec, objective, draws, seed) it reads.
     """
 
@@ -108,7 +119,7 @@ class ValueEstimator(ABC):
     objectives: ClassVar[frozenset[str]] = frozenset({"eig", "evsi"})
     target_kinds: ClassVar[frozenset[str]] = frozenset({"binary", "multiclass", "continuous"})
 
-    def __init__(self, engine: "ValueOfInformation") -> None:
+    def __init__(self, engine: ValueContext) -> None:
         self.engine = engine
 
     @classmethod

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from acquire.engine.estimator import ValueEstimate, ValueEstimator, open_columns
+from acquire.engine.estimator import ValueContext, ValueEstimate, ValueEstimator, open_columns
 from acquire.estimators.exact_batch import (LINK_GAUSSIAN, LINK_SIGMOID, LINK_SOFTMAX, OBJ_EIG, OBJ_EVSI,
                                             exact_values_batch, exact_values_serial)
 
@@ -70,7 +70,7 @@ class ExactTreeEstimator(ValueEstimator):
     conditional_capability = "packed_copula"
     candidate_kinds = frozenset({"single"})
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: ValueContext) -> None:
         super().__init__(engine)
         self.values_ = ExactTreeValue(engine.predictor, engine.conditional, engine.objective, engine.spec.utility)
 

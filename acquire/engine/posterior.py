@@ -25,7 +25,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from acquire.engine.draws import standard_normal_draws
-from acquire.engine.estimator import ValueEstimate, ValueEstimator, open_columns
+from acquire.engine.estimator import ValueContext, ValueEstimate, ValueEstimator, open_columns
 from acquire.estimators.value import eig_bald_weighted, evsi_weighted
 
 __all__ = ["PosteriorEstimator", "current_split"]
@@ -40,7 +40,7 @@ class PosteriorEstimator(ValueEstimator):
     target_kinds = frozenset({"binary", "multiclass"})
     n_nodes = 24
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: ValueContext) -> None:
         super().__init__(engine)
         self.predictor = engine.predictor
         self.copula = engine.predictor.copula_

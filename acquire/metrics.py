@@ -1,14 +1,44 @@
-"""How good a predictor is on held-out rows at several levels of missingness."""
+"""Metrics in one place: vectorised AUROC, the simulation's metric per target kind, and a predictor's
+held-out quality at several levels of missingness."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from acquire.predictors.base import Predictor
 
-__all__ = ["missingness_report"]
+__all__ = ["auroc_rows", "metric_for", "missingness_report", "scores_for"]
+
+
+def auroc_rows(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """AUROC of every row of ``scores`` (…, n) against labels ``y`` (…, n) or (n,): the Mann–Whitney
+    statistic with average ranks for ties, ``(Σ ranks of positives − n₁(n₁+1)/2) / (n₁ n₀)``."""
+    from scipy.stats import rankdata
+
+    y = np.broadcast_to(y, scores.shape).astype(bool)
+    ranks = rankdata(scores, axis=-1)
+    n1 = y.sum(axis=-1)
+    n0 = y.shape[-1] - n1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ((ranks * y).sum(axis=-1) - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+
+def metric_for(kind: str, n_classes: int) -> tuple[str, Callable]:
+    """The metric's name and a function of (labels, scores (…, n)) → values (…), vectorized."""
+    if kind == "continuous":
+        return "rmse", lambda y, p: np.sqrt(np.mean((np.broadcast_to(y, p.shape) - p) ** 2, axis=-1))
+    if n_classes == 2:
+        return "auroc", auroc_rows
+    return "accuracy", lambda y, p: np.mean(np.broadcast_to(y, p.shape) == p, axis=-1)
+
+
+def scores_for(name: str, pred: np.ndarray) -> np.ndarray:
+    """What the metric scores from predictive distributions (n, K): P(positive), the class, or the mean."""
+    if name == "auroc":
+        return pred[:, 1]
+    return pred.argmax(axis=1) if name == "accuracy" else pred[:, 0]
 
 
 def missingness_report(predictor: Predictor, X: np.ndarray, y: np.ndarray, units: Sequence[Sequence[int]], *,
