@@ -11,8 +11,10 @@ the curve first reaches 99 % of the all-features performance.
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -144,6 +146,53 @@ class Simulation:
         ax.figure.tight_layout()
         return ax
 
+    def save(self, folder: str | os.PathLike, *, frontier: pd.DataFrame | None = None) -> Path:
+        """Write ``steps.csv``/``.parquet``, ``curves.csv``, ``summary.json`` and the plots (PNG and SVG)
+        into ``folder`` (created), each file atomically; with ``frontier`` (from :func:`frontier`)
+        also ``frontier.csv`` and ``frontier.png``/``.svg``."""
+        import matplotlib.pyplot as plt
+
+        from acquire._io import atomic_file
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+
+        def atomic(name: str, write: Callable[[Path], Any]) -> None:
+            with atomic_file(folder / name) as tmp:
+                write(tmp)
+
+        atomic("steps.csv", lambda p: self.steps.to_csv(p, index=False))
+        atomic("steps.parquet", lambda p: self.steps.to_parquet(p, index=False))
+        atomic("curves.csv", lambda p: self.curves.to_csv(p, index=False))
+        atomic("summary.json", lambda p: Path(p).write_text(self.to_json(), "utf-8"))
+        plots: list[tuple[str, Callable[[], Any]]] = [("curves.png", self.plot), ("costs.png", self.plot_costs),
+                                                      ("tests.png", self.plot_tests)]
+        if frontier is not None:
+            front = frontier
+            plots.append(("frontier.png", lambda: self.plot_frontier(front)))
+            atomic("frontier.csv", lambda p: front.to_csv(p, index=False))
+        for name, draw in plots:
+            ax = draw()
+            atomic(name, lambda p: ax.figure.savefig(p, dpi=110, format="png"))
+            atomic(name.replace(".png", ".svg"), lambda p: ax.figure.savefig(p, format="svg"))
+            plt.close(ax.figure)
+        return folder
+
+    def plot_frontier(self, front: pd.DataFrame, ax: Any = None) -> Any:
+        """The soft-stopping frontier (from :func:`frontier`) against the all-tests level; returns the axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.5, 4))
+        ax.plot(front["mean_cost"], front[self.metric], marker="o", label="greedy, soft stopping (λ swept)")
+        ax.axhline(self.full_metric, color="black", linestyle=":", label="all tests")
+        ax.axhline(0.99 * self.full_metric, color="grey", linestyle="--", linewidth=0.8, label="99 % of all tests")
+        ax.set_xlabel("mean test cost per case")
+        ax.set_ylabel(self.metric)
+        ax.legend(fontsize=8)
+        ax.figure.tight_layout()
+        return ax
+
 
 def _curves(steps: pd.DataFrame, y: np.ndarray, grid: np.ndarray, score: Callable, n_boot: int,
             rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
@@ -180,6 +229,16 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     that with seeds ``seed, seed+1, …`` and pools the results (a case then counts once per
     repeat). No held-out row ever trains the predictor or the conditional model. ``budget`` is
     a hard per-case budget; soft stopping comes from each policy (the spec's exchange rates).
+
+    Examples
+    --------
+    >>> from acquire import datasets
+    >>> frame, spec = datasets.load("pima")
+    >>> sim = simulate(frame, spec, ["greedy", "all"], seed=0, max_cases=40, n_boot=20)
+    >>> sim.summary["policy"].tolist(), sim.metric
+    (['greedy', 'all'], 'auroc')
+    >>> bool(sim.summary.set_index("policy").loc["greedy", "mean_cost"] <= sim.total_cost)
+    True
     """
     from sklearn.model_selection import StratifiedKFold, KFold, train_test_split
 

@@ -8,6 +8,7 @@ file, the key path and the problem on one line, e.g.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -264,7 +265,14 @@ class Spec:
         return np.array([lookup.get(v, lookup.get(str(v))) for v in series], dtype=np.int64)
 
     def to_dict(self) -> dict:
-        return dict(self.raw)
+        """The spec as declared: a deep copy, so editing it never edits this spec."""
+        return copy.deepcopy(self.raw)
+
+    def with_use_case(self, kind: str) -> "Spec":
+        """A new spec identical to this one but for ``use_case.kind`` (this one is left as it is)."""
+        data = self.to_dict()
+        data["use_case"] = dict(data.get("use_case") or {}, kind=kind)
+        return load_spec(data)
 
 
 def _read(source: PathLike | Mapping) -> tuple[dict, str]:

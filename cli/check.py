@@ -26,9 +26,9 @@ def check(dataset, model_dir, data, use_case, strict, report_dir, fmt, seed, qui
       acquire check --dataset kidney_treatment
       acquire check --model models/mine --data cases.csv --strict
     """
-    from acquire import fit_model, load_model
+    from acquire import load_model
     from acquire.checks import check as run
-    from acquire.checks import split_for_check
+    from acquire.checks import check_held_out
     from acquire.cli.render import table, to_json
 
     if (dataset is None) == (model_dir is None):
@@ -36,13 +36,11 @@ def check(dataset, model_dir, data, use_case, strict, report_dir, fmt, seed, qui
     if model_dir is not None:
         if data is None:
             raise click.UsageError("--model needs --data FILE (cases with the target)")
-        model = load_model(model_dir)
-        frame, held_out = load_source(None, data, None)[0], None  # new data: judge the predictions on all of it
+        # new data: judge the predictions on all of it
+        report = run(load_model(model_dir), load_source(None, data, None)[0], use_case=use_case, seed=seed)
     else:
         frame, spec = load_source(dataset, None, None)
-        train, held_out = split_for_check(frame, spec, seed)
-        model = fit_model(train, spec, seed=seed, holdout=0, progress=lambda m: note(quiet, f"{dataset}: {m}"))
-    report = run(model, frame, use_case=use_case, seed=seed, eval_frame=held_out)
+        report = check_held_out(frame, spec, seed=seed, use_case=use_case, progress=lambda m: note(quiet, f"{dataset}: {m}"))
     if report_dir:
         import matplotlib
 

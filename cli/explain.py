@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from acquire.cli.options import case_options, common, draws_per_replicate, model_and_case, note
+from acquire.cli.options import case_options, common, draws_option, REPLICATES, model_and_case, note
 from acquire.cli.render import csv_text, table, to_json
 
 
@@ -17,8 +17,7 @@ from acquire.cli.render import csv_text, table, to_json
 @click.option("--method", type=click.Choice(["auto", "exact", "permutation", "kernel"]), default="auto",
               show_default=True, help="auto: exact up to 14 players, permutation sampling beyond.")
 @click.option("--tol", type=click.FloatRange(min=0, min_open=True), help="Sample until every SE is below this.")
-@click.option("--draws", type=click.IntRange(min=16), default=512, show_default=True,
-              help="Draws of the missing tests per coalition (8 scrambled Sobol replicates).")
+@draws_option(512, "Draws of the missing tests per coalition")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Save a bar plot (PNG/SVG/PDF).")
 @common()
 def explain(dataset, model_dir, data, row, observed, case_json, game, objective, method, tol, draws, plot_path,
@@ -37,7 +36,7 @@ def explain(dataset, model_dir, data, row, observed, case_json, game, objective,
 
     model, case, label = model_and_case(dataset, model_dir, data, row, observed, case_json, seed, quiet)
     if game == "voi":
-        ranker = model.ranker(objective=objective, n_draws=draws_per_replicate(draws) * 8, n_replicates=8, seed=seed)
+        ranker = model.ranker(objective=objective, n_draws=draws, n_replicates=REPLICATES, seed=seed)
         the_game = ValueOfInformationGame(ranker, case)
         unit = "nats" if objective == "eig" else "utility"
     else:

@@ -81,9 +81,10 @@ def case_options(f):
 
 
 def model_and_case(dataset, model_dir, data, row, observed, case_json, seed, quiet):
-    """Resolve the case options to (model, case, label): load the model folder, or fit one on the
-    dataset's other rows (the case's own row is left out)."""
-    from acquire import fit_model, load_model
+    """Resolve the case options to (model, case, label): load the model folder, or the dataset's
+    model fitted without the case's row (cached; :func:`acquire.bundled.model_for_row`)."""
+    from acquire import load_model
+    from acquire.bundled import model_for_row
     from acquire.cases import case_from_json, case_from_row
 
     if (row is None) == (case_json is None):
@@ -110,13 +111,24 @@ def model_and_case(dataset, model_dir, data, row, observed, case_json, seed, qui
         label = "from --case"
     spec.encode_case(case)  # fail fast on a bad case, before any fitting
     if model is None:
-        train = frame.drop(index=frame.index[row]) if row is not None else frame
-        left_out = " (the ranked row left out)" if row is not None else ""
-        model = fit_model(train, spec, seed=seed, holdout=0,
-                          progress=lambda message: note(quiet, f"{dataset}{left_out}: {message}"))
+        model = model_for_row(dataset, row, seed=seed, progress=lambda message: note(quiet, message))
     return model, case, label
 
 
-def draws_per_replicate(draws: int, replicates: int = 8) -> int:
-    """The largest power of two ≤ draws / replicates (scrambled Sobol sets come in powers of two)."""
-    return max(2, 1 << (max(draws // replicates, 2).bit_length() - 1))
+#: Monte Carlo draws come as 8 scrambled Sobol replicates of a power-of-two size
+REPLICATES = 8
+MAX_DRAWS = 1 << 20
+
+
+def draws_option(default: int, help_text: str):
+    """``--draws N``: used as given; N must be 8 × a power of two (16, 32, ..., 1048576)."""
+
+    def check(ctx, param, value):
+        per = value // REPLICATES
+        if per * REPLICATES != value or per < 2 or per & (per - 1) or value > MAX_DRAWS:
+            allowed = ", ".join(str(REPLICATES * (1 << k)) for k in range(1, 9))
+            raise click.BadParameter(f"{value} is not 8 x a power of two; use one of {allowed}, ... up to {MAX_DRAWS}")
+        return value
+
+    return click.option("--draws", type=int, default=default, show_default=True, callback=check,
+                        help=f"{help_text} (8 scrambled Sobol replicates: 16, 32, ..., 1024, 2048, ...).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from acquire.cli.options import case_options, common, draws_per_replicate, model_and_case
+from acquire.cli.options import case_options, common, draws_option, REPLICATES, model_and_case
 from acquire.cli.render import csv_text, ranking_table, to_json
 
 
@@ -15,8 +15,7 @@ from acquire.cli.render import csv_text, ranking_table, to_json
 @click.option("--budget", type=click.FloatRange(min=0), help="Money left for this case.")
 @click.option("--exchange-rate", type=click.FloatRange(min=0),
               help="λ in net value = value − cost·λ (default: the spec's).")
-@click.option("--draws", type=click.IntRange(min=16), default=1024, show_default=True,
-              help="Monte Carlo draws per candidate (8 scrambled Sobol replicates).")
+@draws_option(1024, "Monte Carlo draws per candidate")
 @click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default="auto", show_default=True,
               help="auto: exact for single tests of a tree model, Monte Carlo for panels and groups.")
 @common()
@@ -31,7 +30,7 @@ def rank(dataset, model_dir, data, row, observed, case_json, objective, budget, 
     """
     model, case, label = model_and_case(dataset, model_dir, data, row, observed, case_json, seed, quiet)
     ranking = model.rank(case, case_id=row, objective=objective, budget=budget, exchange_rate=exchange_rate,
-                         n_draws=draws_per_replicate(draws) * 8, n_replicates=8, seed=seed, method=method)
+                         n_draws=draws, n_replicates=REPLICATES, seed=seed, method=method)
     if fmt == "json":
         click.echo(to_json(ranking.to_dict()))
     elif fmt == "csv":

@@ -33,7 +33,6 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repea
       acquire simulate --dataset pima --policies greedy,cost_blind,static,random --out sims/pima
     """
     import sys
-    from pathlib import Path
 
     from tqdm import tqdm
 
@@ -53,7 +52,10 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repea
         front = sweep(frame, spec, test_size=test_size, seed=seed, n_jobs=jobs)
         sim.split["frontier"] = front.to_dict(orient="records")
     if out_dir:
-        save(sim, Path(out_dir), front)
+        import matplotlib
+
+        matplotlib.use("Agg")  # files, not windows
+        sim.save(out_dir, frontier=front)
         note(quiet, f"wrote steps (CSV, Parquet), curves.csv, summary.json and plots (PNG, SVG) to {out_dir}")
     if fmt == "json":
         click.echo(sim.to_json())
@@ -66,47 +68,3 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repea
     click.echo(table(rows, ["policy", "nAUC", "lo", "hi", "mean cost", "share",
                                                          f"final {sim.metric}", "cost→99%"],
                      formats=[None, ".3f", ".3f", ".3f", ".2f", ".0%", ".3f", ".2f"]))
-
-
-def save(sim, folder, front=None) -> None:
-    """Write the simulation's files into ``folder`` (created; each file written atomically)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from acquire._io import atomic_file
-
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def atomic(name, write):
-        with atomic_file(folder / name) as tmp:
-            write(tmp)
-
-    atomic("steps.csv", lambda p: sim.steps.to_csv(p, index=False))
-    atomic("steps.parquet", lambda p: sim.steps.to_parquet(p, index=False))
-    atomic("curves.csv", lambda p: sim.curves.to_csv(p, index=False))
-    atomic("summary.json", lambda p: open(p, "w").write(sim.to_json()))
-    plots = [("curves.png", sim.plot), ("costs.png", sim.plot_costs), ("tests.png", sim.plot_tests)]
-    if front is not None:
-        plots.append(("frontier.png", lambda: _plot_frontier(front, sim)))
-        atomic("frontier.csv", lambda p: front.to_csv(p, index=False))
-    for name, draw in plots:
-        ax = draw()
-        atomic(name, lambda p: ax.figure.savefig(p, dpi=110, format="png"))
-        atomic(name.replace(".png", ".svg"), lambda p: ax.figure.savefig(p, format="svg"))
-        plt.close(ax.figure)
-
-
-def _plot_frontier(front, sim):
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(figsize=(6.5, 4))
-    ax.plot(front["mean_cost"], front[sim.metric], marker="o", label="greedy, soft stopping (λ swept)")
-    ax.axhline(sim.full_metric, color="black", linestyle=":", label="all tests")
-    ax.axhline(0.99 * sim.full_metric, color="grey", linestyle="--", linewidth=0.8, label="99 % of all tests")
-    ax.set_xlabel("mean test cost per case")
-    ax.set_ylabel(sim.metric)
-    ax.legend(fontsize=8)
-    ax.figure.tight_layout()
-    return ax

@@ -92,13 +92,10 @@ def care_generator():
 
 
 def _care_report(frame, seed=0):
-    from acquire.checks import split_for_check
+    from acquire.checks import check_held_out
 
     _, spec = datasets.load("care_management")
-    train, held_out = split_for_check(frame, spec, seed)
-    model = acquire.fit_model(train, spec, seed=seed, holdout=0)
-    return check(model, frame, seed=seed, eval_frame=held_out,
-                 checks=["proxy_target", "testing_burden", "sensitive_proxies"])
+    return check_held_out(frame, spec, seed=seed, checks=["proxy_target", "testing_burden", "sensitive_proxies"])
 
 
 def test_care_management_planted_proxy_burden_and_hole():
@@ -144,3 +141,11 @@ def test_report_folder_has_table_first_and_a_figure_per_finding(kidney_report, t
     with pytest.raises(acquire.AcquireError, match="refusing to overwrite"):
         kidney_report.write(tmp_path / "mine")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+def test_check_with_a_use_case_does_not_modify_the_callers_model(pima, pima_model):
+    frame, _ = pima
+    before = (pima_model.spec.use_case.copy(), pima_model.spec.to_dict())
+    report = check(pima_model, frame, use_case="treatment", checks=["leaky_features"])
+    assert report.use_case == "treatment"
+    assert (pima_model.spec.use_case, pima_model.spec.to_dict()) == before

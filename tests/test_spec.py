@@ -110,3 +110,18 @@ def test_bundled_specs_load(pima, breast_cancer):
     assert len(panels) == 10 and all(len(p.members) == 3 for p in panels)
     assert [u.name for u in bc_spec.units() if u.kind == "group"] == ["aspirate"]
     assert load("pima")[1].exchange_rate("evsi") == 1.0
+
+
+def test_to_dict_is_a_deep_copy(pima):
+    _, spec = pima
+    data = spec.to_dict()
+    data["features"][0]["cost"] = 999.0
+    data["use_case"]["kind"] = "treatment"
+    assert spec.features[0].cost != 999.0
+    assert spec.to_dict()["features"][0]["cost"] != 999.0 and spec.to_dict()["use_case"]["kind"] != "treatment"
+
+
+def test_with_use_case_leaves_the_spec_alone(pima):
+    _, spec = pima
+    other = spec.with_use_case("treatment")
+    assert other.use_case["kind"] == "treatment" and spec.use_case["kind"] == "risk_prediction"

@@ -21,7 +21,7 @@ the features concerned and what to do. One module per check:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ from acquire.checks.sensitive import sensitive_proxies
 from acquire.checks.treatment import treatment_confounding
 from acquire.exceptions import AcquireError
 
-__all__ = ["CHECKS", "CheckReport", "Finding", "check"]
+__all__ = ["CHECKS", "CheckReport", "Finding", "check", "check_held_out", "split_for_check"]
 
 CHECKS = {"leaky_features": leaky_features, "treatment_confounding": treatment_confounding,
           "proxy_target": proxy_target, "sensitive_proxies": sensitive_proxies,
@@ -49,7 +49,18 @@ def check(model: Any, frame: pd.DataFrame, *, use_case: str | None = None, seed:
     """Run the alignment checks (all by default) on ``frame`` (cases with the target) with the fitted ``model``.
 
     The checks that judge the model's predictions use ``eval_frame`` (cases the model was not fitted
-    on) when given; the data checks always use all of ``frame``.
+    on) when given; the data checks always use all of ``frame``. ``use_case`` overrides the spec's
+    use case for this check only: ``model`` and its spec are not modified.
+
+    Examples
+    --------
+    >>> import acquire
+    >>> from acquire import datasets
+    >>> frame, spec = datasets.load("kidney_treatment")
+    >>> report = check_held_out(frame.sample(1500, random_state=0), spec, seed=0,
+    ...                         checks=["leaky_features", "treatment_confounding"])
+    >>> [(f.id, f.severity) for f in report.findings]
+    [('leaky_features.after_decision', 'high'), ('treatment_confounding', 'high')]
     """
     names = list(CHECKS) if checks is None else checks
     unknown = [n for n in names if n not in CHECKS]
@@ -58,7 +69,9 @@ def check(model: Any, frame: pd.DataFrame, *, use_case: str | None = None, seed:
     if use_case is not None:
         if use_case not in USE_CASES:
             raise AcquireError(f"use case must be one of {', '.join(USE_CASES)}, got {use_case!r}")
-        model.spec.use_case = dict(model.spec.use_case, kind=use_case)
+        from acquire.model import Model
+
+        model = Model(model.spec.with_use_case(use_case), model.predictor, model.conditional, model.metrics)
     eval_frame = frame if eval_frame is None else eval_frame
     for data in (frame, eval_frame):
         if model.spec.target_name not in data.columns:
@@ -67,6 +80,17 @@ def check(model: Any, frame: pd.DataFrame, *, use_case: str | None = None, seed:
     findings = [f for n in names for f in CHECKS[n](model, eval_frame if n in ON_PREDICTIONS else frame, rng)]
     findings.sort(key=lambda f: -SEVERITIES.index(f.severity))
     return CheckReport(findings, model.spec.use_case.get("kind", "risk_prediction"))
+
+
+def check_held_out(frame: pd.DataFrame, spec: Any, *, seed: int = 0, held_out: float = 0.3, use_case: str | None = None,
+                   checks: list[str] | None = None, progress: Callable[[str], None] | None = None) -> CheckReport:
+    """The checker's protocol for a dataset with outcomes: fit on a seeded, stratified ``1 − held_out``
+    of the rows, judge the model's predictions on the rest, and the data on every row."""
+    from acquire.model import fit_model
+
+    train, evaluate = split_for_check(frame, spec, seed, held_out)
+    model = fit_model(train, spec, seed=seed, holdout=0, progress=progress)
+    return check(model, frame, use_case=use_case, seed=seed, checks=checks, eval_frame=evaluate)
 
 
 def split_for_check(frame: pd.DataFrame, spec: Any, seed: int = 0, held_out: float = 0.3):

@@ -90,11 +90,13 @@ def price(spec: Spec, unit: Unit, observed: Iterable[str], tried: Iterable[str] 
 
     Examples
     --------
-    >>> from acquire import datasets
-    >>> _, spec = datasets.load("pima")
-    >>> glu = next(u for u in spec.units() if u.name == "glu")
-    >>> price(spec, glu, []), price(spec, glu, ["ins"])        # the blood draw is paid once
-    (17.61, 15.51)
+    >>> from acquire import load_spec
+    >>> spec = load_spec({"target": {"name": "y", "kind": "binary"}, "groups": {"blood": {"shared_cost": 2.10}},
+    ...                   "features": [{"name": "glu", "type": "continuous", "cost": 15.51, "group": "blood"},
+    ...                                {"name": "ins", "type": "continuous", "cost": 20.68, "group": "blood"}]})
+    >>> glu = spec.units()[0]
+    >>> price(spec, glu, []), price(spec, glu, ["ins"]), price(spec, glu, [], tried=["ins"])  # one blood draw
+    (17.61, 15.51, 15.51)
     """
     names = spec.feature_names
     acquired = np.zeros((1, len(names)), dtype=bool)

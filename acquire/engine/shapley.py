@@ -281,6 +281,20 @@ def shapley_values(game: Game, *, method: str = "auto", n_permutations: int = 25
         Sampled coalitions per round for "kernel" (in complementary pairs).
     tol : float or None
         Keep sampling rounds until every standard error is below ``tol`` (or ``max_evaluations``).
+
+    Examples
+    --------
+    A game where two tests are worthless alone and decisive together (``v = 1`` only for both):
+
+    >>> import numpy as np
+    >>> class Pair(Game):
+    ...     players = ["a", "b", "noise"]
+    ...     def _evaluate(self, masks):
+    ...         v = ((masks & 3) == 3).astype(float)
+    ...         return v[None, :], v
+    >>> result = shapley_values(Pair(), method="exact")
+    >>> dict(zip(result.players, result.values.round(3).tolist()))
+    {'a': 0.5, 'b': 0.5, 'noise': 0.0}
     """
     m = len(game.players)
     if method not in ("auto", "exact", "permutation", "kernel"):
