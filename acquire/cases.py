@@ -31,7 +31,7 @@ def case_from_row(spec: Spec, frame: pd.DataFrame, row: int, observed: Sequence[
 
 def case_from_json(text_or_path: str) -> dict:
     """A case from inline JSON (``'{"age": 50}'``) or from a JSON file holding one object."""
-    source = text_or_path
+    source: str | None = text_or_path
     if not text_or_path.lstrip().startswith("{"):
         path = Path(text_or_path)
         try:
@@ -41,7 +41,7 @@ def case_from_json(text_or_path: str) -> dict:
         if source is None:
             raise DataError(f"--case: {text_or_path!r} is neither a JSON object nor a readable JSON file")
     try:
-        case = json.loads(source)
+        case = json.loads(source or "")
     except json.JSONDecodeError as exc:
         raise DataError(f"--case: not valid JSON: {exc}") from None
     if not isinstance(case, dict):

@@ -56,7 +56,7 @@ def missingness_report(predictor: Predictor, X: np.ndarray, y: np.ndarray, units
         Xm = X.copy()
         hide = rng.uniform(size=(len(X), len(units))) < level
         for u, members in enumerate(units):
-            Xm[np.ix_(hide[:, u], list(members))] = np.nan
+            Xm[np.ix_(hide[:, u], np.asarray(members, dtype=np.int64))] = np.nan
         pred = predictor.predict_distribution(Xm)
         row = {"missing_fraction": float(level), "n": int(len(X))}
         if predictor.kind_ == "continuous":

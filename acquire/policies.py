@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -122,7 +122,7 @@ class LookAhead(GreedyValue):
         single_cost = {p: price(spec, units[p], observed, tried=state.unavailable) for p in players}
         singles = game.point(np.array([1 << index[p] for p in players], dtype=np.int64))
         single_value = dict(zip(players, singles))
-        options = [((p,), v, single_cost[p]) for p, v in zip(players, singles)]
+        options: list[tuple[tuple[str, ...], float, float]] = [((p,), v, single_cost[p]) for p, v in zip(players, singles)]
         pairs = [(a, b) for i, a in enumerate(players) for b in players[i + 1:]]
         if pairs:
             values = game.point(np.array([(1 << index[a]) | (1 << index[b]) for a, b in pairs], dtype=np.int64))
@@ -230,7 +230,7 @@ class AcquireAll(Policy):
         return (options[0][0], float("nan")) if options else None
 
 
-POLICIES = {"greedy": GreedyValue, "greedy_evsi": lambda: GreedyValue(objective="evsi"), "lookahead": LookAhead,
+POLICIES: dict[str, Callable[[], Policy]] = {"greedy": GreedyValue, "greedy_evsi": lambda: GreedyValue(objective="evsi"), "lookahead": LookAhead,
             "cost_blind": CostBlindGreedy,
             "static": StaticOrder, "random": RandomOrder, "all": AcquireAll}
 

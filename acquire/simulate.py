@@ -29,7 +29,7 @@ __all__ = ["Simulation", "simulate", "run_policy", "frontier"]
 
 
 def run_policy(model: Any, policy: Policy, X: np.ndarray, *, budget: float | None = None, seed: int = 0,
-               case_ids: Sequence[Any] | None = None, n_jobs: int = 1) -> pd.DataFrame:
+               case_ids: Sequence[Any] | np.ndarray | None = None, n_jobs: int = 1) -> pd.DataFrame:
     """Run ``policy`` on every encoded test row of ``X``; one log row per step (step 0 = nothing bought).
 
     ``n_jobs > 1`` splits the cases into blocks run in parallel processes (joblib); the log is
@@ -38,19 +38,19 @@ def run_policy(model: Any, policy: Policy, X: np.ndarray, *, budget: float | Non
     if n_jobs > 1 and len(X) >= 2 * n_jobs:
         from joblib import Parallel, delayed
 
-        ids = np.arange(len(X)) if case_ids is None else np.asarray(case_ids)
+        all_ids = np.arange(len(X)) if case_ids is None else np.asarray(case_ids)
         blocks = np.array_split(np.arange(len(X)), n_jobs)
         logs = Parallel(n_jobs=n_jobs)(delayed(run_policy)(model, policy, X[b], budget=budget, seed=seed,
-                                                           case_ids=ids[b]) for b in blocks)
+                                                           case_ids=all_ids[b]) for b in blocks)
         return pd.concat(logs, ignore_index=True)
     spec = model.spec
-    rows = []
-    ids = list(range(len(X))) if case_ids is None else list(case_ids)
+    rows: list[tuple] = []
+    ids: list[Any] = list(range(len(X))) if case_ids is None else list(case_ids)
     for case, x_true in zip(ids, X):
         # a stable per-(policy, case) stream: str hash() is salted per process, crc32 is not
-        rng = np.random.default_rng([seed, zlib.crc32(policy.name.encode()), int(case) if np.isscalar(case) else 0])
+        rng = np.random.default_rng([seed, zlib.crc32(policy.name.encode()), int(case) if isinstance(case, (int, float, np.number)) else 0])
         x = np.full(x_true.size, np.nan)
-        spent, step, unavailable = 0.0, 0, frozenset()
+        spent, step, unavailable = 0.0, 0, frozenset[str]()
         pred = model.predictor.predict_distribution(x[None])[0]
         rows.append((case, step, None, "", 0.0, 0.0, np.nan, pred))
         while True:
@@ -284,7 +284,7 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     full_pred = np.concatenate(full_parts)
     n_classes = 0 if spec.target_kind == "continuous" else int(model.predictor.n_classes_)
     name, score = metric_for(spec.target_kind, n_classes)
-    pred = np.stack(steps["prediction"].to_numpy())
+    pred = np.stack(list(steps["prediction"].to_numpy()))
     steps["score"] = scores_for(name, pred)
     steps["y"] = y[steps["case"].to_numpy()]
     # everything bought: each test's own cost, and each shared group cost once
@@ -305,7 +305,7 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     summary = pd.DataFrame(rows)
     steps = steps.drop(columns=["score"])
     steps["prediction"] = pred[:, 1] if pred.shape[1] == 2 and spec.target_kind != "continuous" else pred[:, 0]
-    split = {"seed": seed, "repeats": repeats, "n_train": int(np.mean(n_train)), "n_test": int(len(y))}
+    split: dict[str, Any] = {"seed": seed, "repeats": repeats, "n_train": int(np.mean(n_train)), "n_test": int(len(y))}
     split |= {"folds": folds} if folds is not None else {"test_size": test_size}
     return Simulation(steps, curves, summary, name, float(full), total, split)
 
@@ -343,7 +343,7 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
         policy.name = f"greedy@{rate:.3g}"
         log = run_policy(model, policy.fit(model, X_train), X_test, seed=seed, n_jobs=n_jobs)
         last = log.sort_values("step").groupby("case").tail(1).sort_values("case")
-        pred = np.stack(last["prediction"].to_numpy())
+        pred = np.stack(list(last["prediction"].to_numpy()))
         s_ = scores_for(name, pred)
         rows.append({"exchange_rate": float(rate), "mean_cost": float(last["cumulative_cost"].mean()),
                      "mean_cost_share": float(last["cumulative_cost"].mean() / total), name: float(score(y, s_)),

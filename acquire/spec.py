@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, NoReturn
 
 import jsonschema
 import numpy as np
@@ -131,9 +131,9 @@ class Spec:
                 units.append(Unit(f.panel, members, "panel"))
         if include_groups:
             for g in self.groups:
-                members = tuple(u for u in units if any(self.feature(m).group == g for m in u.members))
-                if len(members) > 1:
-                    units.append(Unit(g, tuple(m for u in members for m in u.members), "group"))
+                needing = [u for u in units if any(self.feature(m).group == g for m in u.members)]
+                if len(needing) > 1:
+                    units.append(Unit(g, tuple(m for u in needing for m in u.members), "group"))
         return units
 
     @property
@@ -194,8 +194,9 @@ class Spec:
         else:
             numeric = pd.to_numeric(col, errors="coerce")
             values = np.array(numeric.to_numpy(dtype=np.float64, na_value=np.nan))  # writable
-            for pos in np.flatnonzero(numeric.isna().to_numpy() & col.notna().to_numpy()):
-                issues[int(pos)] = f"{what}: row {rows[pos]}, column {f.name!r}: {col.iloc[pos]!r} is not a number"
+            for bad in np.flatnonzero(numeric.isna().to_numpy() & col.notna().to_numpy()):
+                pos = int(bad)
+                issues[pos] = f"{what}: row {rows[pos]}, column {f.name!r}: {col.iloc[pos]!r} is not a number"
         for pos, reason in self._value_issues(f, values, rows, what).items():
             issues.setdefault(pos, reason)
         if issues:
@@ -206,13 +207,13 @@ class Spec:
     def _level_code(f: FeatureSpec, v: Any, what: str, row: Any) -> float:
         if pd.api.types.is_scalar(v) and pd.isna(v):  # None, NaN, pd.NA, NaT
             return np.nan
-        for i, level in enumerate(f.levels):
+        for i, level in enumerate(f.levels or ()):
             if v == level or str(v) == str(level):
                 return float(i)
-        raise DataError(f"{what}: row {row}, column {f.name!r}: unknown level {v!r}; expected one of {list(f.levels)}")
+        raise DataError(f"{what}: row {row}, column {f.name!r}: unknown level {v!r}; expected one of {list(f.levels or ())}")
 
     @staticmethod
-    def _value_issues(f: FeatureSpec, values: np.ndarray, rows: Sequence[Any], what: str) -> dict[int, str]:
+    def _value_issues(f: FeatureSpec, values: np.ndarray, rows: Any, what: str) -> dict[int, str]:
         """``{position: problem}`` for inf values and values outside the declared range."""
         issues: dict[int, str] = {}
         for pos in np.flatnonzero(np.isinf(values)):
@@ -319,7 +320,7 @@ def load_spec(source: PathLike | Mapping) -> Spec:
 
 
 def _build(data: dict, label: str) -> Spec:
-    def fail(path: str, message: str):
+    def fail(path: str, message: str) -> NoReturn:
         raise SpecError(f"{label}: {path}: {message}")
 
     target = dict(data["target"])

@@ -83,14 +83,16 @@ def testing_burden(model: Any, frame: pd.DataFrame, rng: np.random.Generator, n_
     log = run_policy(model, policy, X, seed=int(rng.integers(2**31)))
     per_case = log.groupby("case").agg(cost=("cost", "sum"), tests=("cost", lambda c: int((c > 0).sum())))
     final = log.groupby("case")["prediction"].last()
-    pred = np.stack(final.to_numpy())
+    pred = np.stack(list(final.to_numpy()))
     score = risk_of(spec.target_kind, pred)
     cost, tests = per_case["cost"].to_numpy(), per_case["tests"].to_numpy()
     metric, perf, higher = _performance(spec.target_kind)
     overall = perf(y, score)
     out = []
 
-    burden, data, uneven = {}, {}, []
+    burden: dict[str, dict[str, Any]] = {}
+    data: dict[str, Any] = {}
+    uneven: list[tuple[str, str]] = []
     mean_cost = float(cost.mean())
     for attr, labels in sensitive_groups(spec, X).items():
         for level in sorted({v for v in labels if v is not None}):
@@ -111,7 +113,7 @@ def testing_burden(model: Any, frame: pd.DataFrame, rng: np.random.Generator, n_
     evidence = {"policy": "greedy", "cases": len(rows), "mean_cost": round(mean_cost, 3),
                 "mean_tests": round(float(tests.mean()), 3), metric: round(overall, 4), "by_group": burden}
     if uneven:
-        attr, key = max(uneven, key=lambda ak: burden[ak[1]]["cost_difference_vs_rest"])  # who pays most
+        attr, key = max(uneven, key=lambda ak: float(burden[ak[1]]["cost_difference_vs_rest"]))  # who pays most
         b = burden[key]
         out.append(Finding("testing_burden", f"Under the greedy policy, {key} pays {b['cost_difference_vs_rest']:+.2f} "
                            f"per case in tests vs the rest (mean {mean_cost:.2f})", "warning", evidence,
@@ -131,7 +133,7 @@ def testing_burden(model: Any, frame: pd.DataFrame, rng: np.random.Generator, n_
     sign = 1.0 if higher else -1.0
     overall_shortfall = sign * (_expected(spec.target_kind, pred, rng) - overall)  # the model's general over-confidence
     for name, mask in candidates.items():
-        boots = []
+        boots: list[float] = []
         m, lo, hi = bootstrap_ci(lambda r: perf(y[r][mask[r]], score[r][mask[r]]), len(y), rng, out=boots)
         expected = _expected(spec.target_kind, pred[mask], rng)
         excess = sign * (expected - m) - overall_shortfall  # shortfall beyond the model's usual one

@@ -76,7 +76,9 @@ def proxy_target(model: Any, frame: pd.DataFrame, rng: np.random.Generator, shar
     evidence: dict = {"proxy_for": proxy_for, "audit": audit_name, "rows": int(ok.sum()), "top_share": share,
                       "spearman_risk_vs_audit": round(float(spearmanr(risk, audit)[0]), 4),
                       "high_need_flagged": round(float(flagged[needy].mean()), 4)}
-    data, gaps, concerned = {}, {}, []
+    data: dict[str, Any] = {}
+    gaps: dict[str, dict[str, Any]] = {}
+    concerned: list[str] = []
     sd = float(audit.std()) or 1.0
     for attr, labels in sensitive_groups(spec, X).items():
         for level in sorted({v for v in labels if v is not None}):
@@ -95,7 +97,7 @@ def proxy_target(model: Any, frame: pd.DataFrame, rng: np.random.Generator, shar
                          "mean_audit": [float(audit[(band == k) & member].mean()) for k in range(band.max() + 1)]}
     evidence["by_group"] = gaps
     if concerned:
-        worst = max(gaps, key=lambda k: gaps[k]["calibration_gap"])  # the group sicker than its score
+        worst = max(gaps, key=lambda k: float(gaps[k]["calibration_gap"]))  # the group sicker than its score
         g = gaps[worst]
         title = (f"At the same predicted risk, {worst} has {g['calibration_gap']:+.2f} {audit_name} "
                  f"(flagged {g['share_flagged']:.0%} vs high need {g['share_high_need']:.0%})")

@@ -10,10 +10,11 @@ from acquire.exceptions import ModelError
 
 __all__ = ["ClassConditionalCopula", "GaussianCopula", "conditional_from_dict"]
 
-_KINDS = {"gaussian_copula": GaussianCopula, "class_conditional_copula": ClassConditionalCopula}
+_KINDS: dict[str, type[GaussianCopula] | type[ClassConditionalCopula]] = {
+    "gaussian_copula": GaussianCopula, "class_conditional_copula": ClassConditionalCopula}
 
 
-def conditional_from_dict(data: dict):
+def conditional_from_dict(data: dict) -> GaussianCopula | ClassConditionalCopula:
     """Rebuild a conditional model saved with ``to_dict()``."""
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind not in _KINDS:

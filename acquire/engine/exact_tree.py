@@ -81,7 +81,7 @@ class ExactTreeEstimator(ValueEstimator):
         if rows.size == 0:
             return out
         i, u = np.nonzero(cells)
-        column = np.array([open_columns(open_[r], columns[c])[0] for r, c in zip(i, u)], dtype=np.int64)
+        column = np.array([open_columns(open_[r], columns[int(c)])[0] for r, c in zip(i, u)], dtype=np.int64)
         mask = np.zeros(X.shape, dtype=np.bool_)  # the one missing column of each single candidate
         mask[i, column] = True
         batch = self.values_.batch_values(X[rows], mask[rows])

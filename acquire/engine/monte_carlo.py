@@ -33,7 +33,7 @@ class MonteCarloEstimator(ValueEstimator):
         out = ValueEstimate.empty(*cells.shape)
         for i in np.flatnonzero(cells.any(axis=1)):
             todo = np.flatnonzero(cells[i])
-            value, se = self.values_for_case(X[i], [open_columns(open_[i], columns[u]) for u in todo])
+            value, se = self.values_for_case(X[i], [open_columns(open_[i], columns[int(u)]) for u in todo])
             out.value[i, todo], out.se[i, todo] = value, se
             out.dof[i, todo] = self.engine.n_replicates - 1
             out.method[i, todo] = "mc"

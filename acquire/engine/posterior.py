@@ -19,6 +19,7 @@ panels and groups use scrambled-Sobol replicates (method "mc", ``se`` from the r
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -110,8 +111,8 @@ def current_split(predictor: Any, x: np.ndarray) -> dict:
     D = predictor.predict_draws(x[None, :])[:, 0, :]  # (T, K) or (T, 2)
     if predictor.kind_ == "continuous":
         mean, var = D[:, 0], D[:, 1]
-        aleatoric = float(np.mean(0.5 * np.log(2 * np.pi * np.e * var)))
-        total = 0.5 * np.log(2 * np.pi * np.e * (var.mean() + mean.var()))
+        aleatoric = float(np.mean(0.5 * np.log(2 * np.pi * math.e * var)))
+        total = 0.5 * np.log(2 * np.pi * math.e * (var.mean() + mean.var()))
         return {"aleatoric": aleatoric, "epistemic": float(total - aleatoric)}
     h = lambda p: float(-np.sum(np.where(p > 0, p * np.log(np.clip(p, 1e-300, None)), 0.0), axis=-1).mean())
     aleatoric = h(D)

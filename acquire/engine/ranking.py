@@ -36,7 +36,7 @@ __all__ = ["BatchRanking", "CandidateValue", "ESTIMATORS", "Ranking", "ValueOfIn
 #: value estimators in order of preference; the engine gives each the cells no earlier one took
 ESTIMATORS: list[type[ValueEstimator]] = [ExactTreeEstimator, PosteriorEstimator, MonteCarloEstimator]
 #: ``method=`` → the estimators it may use
-METHODS = {"auto": ESTIMATORS, "exact": ESTIMATORS, "mc": [MonteCarloEstimator]}
+METHODS: dict[str, list[type[ValueEstimator]]] = {"auto": ESTIMATORS, "exact": ESTIMATORS, "mc": [MonteCarloEstimator]}
 #: confidence level of the intervals the engine reports
 CI_LEVEL = 0.95
 

@@ -118,6 +118,10 @@ class ValueOfInformationGame(Game):
         self._mc = ranker.monte_carlo()  # the engine's joint draws and value kernel
         self._joint = self._mc.joint_draws(self.x) if np.isnan(self.x).any() else None
 
+    def _draws(self) -> np.ndarray:
+        assert self._joint is not None  # a coalition with members has missing columns to draw
+        return self._joint
+
     def _evaluate(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if "tree_ensemble" in getattr(self.ranker.predictor, "capabilities", ()):
             return self._evaluate_trees(masks)
@@ -133,7 +137,7 @@ class ValueOfInformationGame(Game):
             for b, mask in enumerate(block):
                 cols = [c for i, cs in enumerate(self.columns) if (int(mask) >> i) & 1 for c in cs]
                 if cols:
-                    rows[b][..., cols] = self._joint[..., cols]
+                    rows[b][..., cols] = self._draws()[..., cols]
             pred = self.ranker.predictor.predict_distribution(rows.reshape(-1, p))
             pred = pred.reshape(block.size, R, N, pred.shape[-1])
             out[:, start:start + block.size] = self._mc.kernel(pred).T
@@ -179,7 +183,7 @@ class PredictionGame(Game):
         self.players = [spec.feature_names[j] for j in self.observed]
         self.target = target
 
-    def _evaluate(self, masks: np.ndarray) -> np.ndarray:
+    def _evaluate(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = np.full((masks.size, self.x.size), np.nan)
         for k, mask in enumerate(masks):
             on = [j for i, j in enumerate(self.observed) if (int(mask) >> i) & 1]
@@ -198,7 +202,7 @@ class PathDependentTreeGame(Game):
         self.players = list(feature_names)
         self._players = np.arange(len(feature_names), dtype=np.int64)
 
-    def _evaluate(self, masks: np.ndarray) -> np.ndarray:
+    def _evaluate(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = self.trees
         v = path_dependent_values(self.x, masks, self._players, t.left, t.right, t.feature, t.threshold,
                                   t.default_left, t.value, t.cover, t.tree_start, t.tree_group, t.base_margin, self.group)
@@ -242,9 +246,9 @@ class ShapleyResult:
     def to_dict(self) -> dict:
         return {"method": self.method, "unit": self.unit, "v_empty": self.v_empty, "v_full": self.v_full,
                 "efficiency_gap": self.efficiency_gap, "n_evaluations": self.n_evaluations,
-                "players": [{"player": r.player, "shapley": float(r.shapley), "se": float(r.se),
-                             "share": None if pd.isna(r.share) else float(r.share)}
-                            for r in self.to_frame().itertuples()]} | self.extra
+                "players": [{"player": r["player"], "shapley": float(r["shapley"]), "se": float(r["se"]),
+                             "share": None if pd.isna(r["share"]) else float(r["share"])}
+                            for r in self.to_frame().to_dict(orient="records")]} | self.extra
 
     def plot(self, ax=None, **bar_kwargs):
         """Horizontal bars (largest credit on top) with ±2 SE error bars; returns the axes."""

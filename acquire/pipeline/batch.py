@@ -115,7 +115,7 @@ class _AtomicWriter:
         if self._parquet is None:
             self._schema = table.schema
             self._parquet = pq.ParquetWriter(self.tmp, self._schema)
-        self._parquet.write_table(table)
+        self._parquet.write_table(table)  # type: ignore[attr-defined]
 
     def commit(self) -> None:
         if self.kind == "parquet" and self._parquet is None:

@@ -135,8 +135,8 @@ def _next_view(frame: pd.DataFrame, batch: BatchRanking, problems: dict[int, str
     out["next_cost"] = spread(batch.cost[at, pick])
     out["next_value"] = spread(batch.estimate.value[at, pick])
     out["next_value_per_cost"] = spread(dec.value_per_cost[at, pick])
-    out["n_candidates"] = pd.array(np.where(bad, None, batch.candidate.sum(axis=1)), dtype="Int64")
-    out["stop"] = pd.array(np.where(bad, None, ~has), dtype="boolean")
+    out["n_candidates"] = pd.array([None if b else int(c) for b, c in zip(bad, batch.candidate.sum(axis=1))], dtype="Int64")
+    out["stop"] = pd.array([None if b else not h for b, h in zip(bad, has)], dtype="boolean")
     reason = dec.stop_reason.copy()
     reason[has | bad] = np.nan
     out["stop_reason"] = reason
@@ -190,7 +190,7 @@ class NextTestTransformer:
 
         if self.model is None and self.model_dir is None:
             raise AcquireError("NextTestTransformer needs model= or model_dir=")
-        self.model_ = self.model if self.model is not None else load_model(self.model_dir)
+        self.model_ = self.model if self.model is not None else load_model(str(self.model_dir))
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:

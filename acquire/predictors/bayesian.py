@@ -121,9 +121,9 @@ class BayesianPredictor(Predictor):
             raise DataError(f"X has shape {X.shape}; expected (n, {self.n_features_in_})")
         R = self.copula_.correlation_
         U = np.zeros_like(X)
-        for j, m in enumerate(self.copula_.marginals_):
+        for j, marginal in enumerate(self.copula_.marginals_):
             ok = ~np.isnan(X[:, j])
-            U[ok, j] = m.latent_point(X[ok, j])
+            U[ok, j] = marginal.latent_point(X[ok, j])
         missing = np.isnan(X)
         patterns, pattern = np.unique(missing, axis=0, return_inverse=True)
         pattern = pattern.reshape(-1)
@@ -313,7 +313,10 @@ class BayesianPredictor(Predictor):
             self.y_mean_, self.y_scale_ = float(meta["y_mean"]), float(meta["y_scale"])
         try:
             self.idata_ = az.from_netcdf(str(Path(directory) / "posterior.nc"))
-            self.copula_ = conditional_from_dict(json.loads((Path(directory) / "predictor_copula.json").read_text("utf-8")))
+            copula = conditional_from_dict(json.loads((Path(directory) / "predictor_copula.json").read_text("utf-8")))
+            if not isinstance(copula, GaussianCopula):
+                raise ValueError("predictor_copula.json must hold a gaussian_copula")
+            self.copula_ = copula
             self._read_draws()
         except (OSError, KeyError, ValueError, json.JSONDecodeError) as exc:
             raise ModelError(f"{directory}: unreadable Bayesian posterior: {exc}") from None

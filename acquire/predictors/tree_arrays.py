@@ -95,7 +95,7 @@ def tree_arrays_from_boosters(boosters: Sequence, n_features: int, groups_per_bo
     probe = np.full((1, n_features), np.nan)
     no_base = TreeArrays(**arrays, base_margin=np.zeros(offset))
     leaves = no_base.margins(probe)[0]
-    base = []
+    base: list[float] = []
     for booster, n_groups in zip(boosters, groups_per_booster):
         m = np.asarray(booster.inplace_predict(probe, predict_type="margin", missing=np.nan), dtype=np.float64)
         base.extend(np.atleast_1d(m.reshape(-1))[:n_groups])

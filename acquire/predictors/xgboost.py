@@ -137,6 +137,7 @@ class XGBoostPredictor(Predictor):
             return np.column_stack([1.0 - p, p])
         if self.kind_ == "multiclass":
             return np.asarray(raw, dtype=np.float64).reshape(len(X), self.n_classes_)
+        assert self.variance_booster_ is not None  # fitted for every continuous target
         var = self.variance_booster_.inplace_predict(X, missing=np.nan)
         return np.column_stack([np.asarray(raw, dtype=np.float64), np.asarray(var, dtype=np.float64)])
 
