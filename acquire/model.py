@@ -22,7 +22,7 @@ from acquire._version import __version__
 from acquire.conditional import ClassConditionalCopula, GaussianCopula, conditional_from_dict
 from acquire.metrics import missingness_report
 from acquire.exceptions import AcquireError, ModelError
-from acquire.predictors import PREDICTORS, Predictor
+from acquire.predictors import PREDICTORS, BayesianPredictor, Predictor
 from acquire.spec import Spec, load_spec
 from acquire.engine import ValueOfInformation
 
@@ -133,7 +133,8 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
         held = make(**params).fit(X[train], y[train], kind=kind, n_classes=n_classes, mask_units=units, discrete=discrete)
         metrics["by_missingness"] = missingness_report(held, X[test], y[test], units, seed=seed)
     fitted = make(**params).fit(X, y, kind=kind, n_classes=n_classes, mask_units=units, discrete=discrete)
-    if hasattr(fitted, "copula_"):
+    conditional: GaussianCopula | ClassConditionalCopula
+    if isinstance(fitted, BayesianPredictor):
         conditional = fitted.copula_  # a Bayesian GLM integrates missing features with its own copula: stay coherent
     elif kind == "continuous":
         conditional = GaussianCopula().fit(X, discrete)

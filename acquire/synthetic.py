@@ -29,7 +29,7 @@ def generate(model: Any, n: int, *, seed: int = 0, missing: float = 0.0, chunk: 
     for start in range(0, n, chunk):
         size = min(chunk, n - start)
         x = np.full(p, np.nan)
-        if hasattr(cond, "components_"):
+        if "class_mixture" in cond.capabilities:
             klass = rng.choice(len(cond.priors_), size=size, p=cond.priors_)
             X = np.empty((size, p))
             for k, comp in enumerate(cond.components_):
