@@ -104,19 +104,21 @@ HEAVY = ("numba", "scipy.stats", "pymc", "xgboost", "sklearn")
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["datasets", "list"], ["rank", "--help"], ["check", "--help"]])
-def test_light_commands_import_no_engine(argv):
+def test_light_commands_import_no_engine(argv, tmp_path):
     code = ("import sys; from acquire.cli.main import main; sys.argv = ['acquire', *%r]\n"
             "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
             "heavy = [m for m in %r if m in sys.modules]\n"
             "assert code in (0, None), code\nassert not heavy, heavy" % (argv, HEAVY))
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # run outside the source tree, so the installed package (with acquire.cli) is the one imported
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
 
 
-def test_import_acquire_is_lazy_but_complete():
+def test_import_acquire_is_lazy_but_complete(tmp_path):
     code = ("import sys, acquire\nassert 'numba' not in sys.modules and 'scipy.stats' not in sys.modules\n"
             "assert acquire.ValueOfInformation.__name__ == 'ValueOfInformation'\n"
             "assert callable(acquire.fit_model) and callable(acquire.check)\n"
             "assert set(acquire.__all__) <= set(dir(acquire))")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # run outside the source tree, so the installed package (with acquire.cli) is the one imported
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
