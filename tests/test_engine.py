@@ -7,7 +7,6 @@ import pytest
 from scipy.special import ndtr
 
 from acquire import AcquireError, DataError, load_spec
-from acquire.engine.pricing import price
 from acquire.estimators.gaussian import condition_gaussian, stable_cholesky
 from acquire.engine import ValueOfInformation
 
@@ -202,31 +201,6 @@ def test_same_seed_same_ranking_and_seed_changes_draws():
     rank = lambda seed: ValueOfInformation(predictor=world, conditional=world, spec=gaussian_spec(2), seed=seed).rank({}).to_dict()
     assert rank(3) == rank(3)
     assert rank(3)["candidates"][0]["value"] != rank(4)["candidates"][0]["value"]
-
-
-GROUP_SPEC = {
-    "target": {"name": "y", "kind": "binary", "classes": [0, 1]},
-    "groups": {"blood": {"shared_cost": 2.10}},
-    "features": [
-        {"name": "glu", "type": "continuous", "cost": 15.51, "group": "blood"},
-        {"name": "ins", "type": "continuous", "cost": 20.68, "group": "blood"},
-        {"name": "bmi", "type": "continuous", "cost": 1.0},
-        {"name": "p1", "type": "continuous", "cost": 3.0, "panel": "lipids"},
-        {"name": "p2", "type": "continuous", "cost": 4.0, "panel": "lipids", "group": "blood"},
-    ],
-}
-
-
-def test_group_pricing_charges_the_shared_cost_once():
-    spec = load_spec(GROUP_SPEC)
-    units = {u.name: u for u in spec.units()}
-    assert price(spec, units["glu"], []) == pytest.approx(17.61)       # Turney's full price
-    assert price(spec, units["ins"], []) == pytest.approx(22.78)
-    assert price(spec, units["glu"], ["ins"]) == pytest.approx(15.51)  # blood already drawn
-    assert price(spec, units["lipids"], ["bmi"]) == pytest.approx(9.10)
-    assert price(spec, units["lipids"], ["glu"]) == pytest.approx(7.0)
-    assert price(spec, units["blood"], []) == pytest.approx(15.51 + 20.68 + 3 + 4 + 2.10)
-    assert price(spec, units["blood"], ["glu"]) == pytest.approx(20.68 + 3 + 4)
 
 
 def test_pima_ranking_prices_and_stop_rules(pima_model):

@@ -68,7 +68,11 @@ def test_shared_costs_are_charged_once_even_for_a_test_that_came_back_empty():
     assert price(spec, units["glu"], []) == pytest.approx(17.61)
     assert price(spec, units["glu"], ["ins"]) == pytest.approx(15.51)              # blood already drawn
     assert price(spec, units["glu"], [], tried=["ins"]) == pytest.approx(15.51)    # drawn, came back empty
+    assert price(spec, units["ins"], []) == pytest.approx(22.78)
     assert price(spec, units["lipids"], ["bmi"]) == pytest.approx(9.10)            # a panel: whole, plus the draw
+    assert price(spec, units["lipids"], ["glu"]) == pytest.approx(7.0)
+    assert price(spec, units["blood"], []) == pytest.approx(15.51 + 20.68 + 3 + 4 + 2.10)
+    assert price(spec, units["blood"], ["glu"]) == pytest.approx(20.68 + 3 + 4)
     table = CostTable(spec, list(units.values()))
     names = spec.feature_names
     open_ = np.ones((3, len(names)), bool)
