@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from acquire import _json as strict_json
 from acquire._io import atomic_directory, sha256_file
 from acquire._typing import PathLike
 from acquire._version import __version__
@@ -64,9 +65,9 @@ class Model:
         """Write the model directory atomically (a failure leaves any previous one intact)."""
         directory = Path(directory)
         with atomic_directory(directory, marker=MANIFEST) as tmp:
-            (tmp / "spec.json").write_text(json.dumps(self.spec.to_dict(), indent=2), "utf-8")
-            (tmp / "conditional.json").write_text(json.dumps(self.conditional.to_dict()), "utf-8")
-            (tmp / "metrics.json").write_text(json.dumps(self.metrics, indent=2), "utf-8")
+            (tmp / "spec.json").write_text(strict_json.dumps(self.spec.to_dict(), indent=2), "utf-8")
+            (tmp / "conditional.json").write_text(strict_json.dumps(self.conditional.to_dict()), "utf-8")
+            (tmp / "metrics.json").write_text(strict_json.dumps(self.metrics, indent=2), "utf-8")
             predictor_meta = self.predictor.save(tmp)
             files = sorted(p.name for p in tmp.iterdir())
             manifest = {
@@ -75,7 +76,7 @@ class Model:
                 "predictor": predictor_meta, "feature_names": self.spec.feature_names,
                 "versions": _versions(), "files": {f: sha256_file(tmp / f) for f in files},
             }
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), "utf-8")
+            (tmp / MANIFEST).write_text(strict_json.dumps(manifest, indent=2), "utf-8")
         return directory
 
     def __repr__(self) -> str:

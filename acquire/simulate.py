@@ -10,7 +10,6 @@ the curve first reaches 99 % of the all-features performance.
 
 from __future__ import annotations
 
-import json
 import os
 import zlib
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from acquire import _json as strict_json
 from acquire.engine.pricing import price
 from acquire.metrics import metric_for, scores_for
 from acquire.exceptions import AcquireError
@@ -99,9 +99,10 @@ class Simulation:
     split: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
-        return json.dumps({"metric": self.metric, "full_metric": self.full_metric, "total_cost": self.total_cost,
-                           "split": self.split, "policies": self.summary.to_dict(orient="records")}, indent=2,
-                          default=lambda o: None if isinstance(o, float) and not np.isfinite(o) else str(o))
+        """Strict JSON (a policy that never reaches 99 % has ``"cost_to_99pct": null``, never NaN)."""
+        return strict_json.dumps({"metric": self.metric, "full_metric": self.full_metric, "total_cost": self.total_cost,
+                                  "split": self.split, "policies": self.summary.to_dict(orient="records")}, indent=2,
+                                 default=str)
 
     def plot(self, ax=None, **line_kwargs):
         """Performance against cumulative cost, one line per policy with its bootstrap band."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
-import json
 import math
 from typing import Any, Sequence
 
 
 def to_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, allow_nan=False, default=_default)
+    """Strict JSON: a missing or non-finite number is ``null`` (``acquire._json``)."""
+    from acquire._json import dumps
+
+    return dumps(obj, indent=2, default=_default)
 
 
 def _default(o):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -60,6 +59,7 @@ class CheckReport:
         """Write ``report.md``, ``report.json`` and one PNG per plottable finding, atomically."""
         import matplotlib.pyplot as plt
 
+        from acquire import _json as strict_json
         from acquire._io import atomic_directory
         from acquire.checks.plots import plot_finding
 
@@ -72,7 +72,7 @@ class CheckReport:
                     ax.figure.savefig(tmp / figures[i], dpi=110)
                     plt.close(ax.figure)
             (tmp / "report.md").write_text(self.to_markdown(figures), "utf-8")
-            (tmp / "report.json").write_text(json.dumps(self.to_dict(), indent=2, default=_plain), "utf-8")
+            (tmp / "report.json").write_text(strict_json.dumps(self.to_dict(), indent=2, default=_plain), "utf-8")
         return Path(directory)
 
 

@@ -35,6 +35,7 @@ from typing import Sequence
 import numpy as np
 from scipy.special import ndtr
 
+from acquire import _json as strict_json
 from acquire.conditional import GaussianCopula
 from acquire.exceptions import DataError, ModelError
 from acquire.predictors.base import Predictor
@@ -290,7 +291,7 @@ class BayesianPredictor(Predictor):
     def save(self, directory: Path) -> dict:
         self._check_fitted()
         self.idata_.to_netcdf(str(Path(directory) / "posterior.nc"), engine="h5netcdf")
-        (Path(directory) / "predictor_copula.json").write_text(json.dumps(self.copula_.to_dict()), "utf-8")
+        (Path(directory) / "predictor_copula.json").write_text(strict_json.dumps(self.copula_.to_dict()), "utf-8")
         meta = {"name": self.name, "kind": self.kind_, "n_classes": self.n_classes_,
                 "n_features": self.n_features_in_, "diagnostics": self.diagnostics_,
                 "params": {k: getattr(self, k) for k in ("inference", "draws", "tune", "chains", "advi_iterations",
