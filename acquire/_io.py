@@ -43,6 +43,21 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def check_output_directory(target: Path | str, *, marker: str) -> Path:
+    """Raise :class:`AcquireError` unless ``target`` can be written as an output folder: its parent
+    exists, and it is absent, empty, or ours (holds ``marker``). Call it before long work."""
+    target = Path(target)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise AcquireError(f"{target}: the folder {parent} does not exist; create it or choose another path")
+    if target.exists() and not target.is_dir():
+        raise AcquireError(f"{target}: exists and is not a folder; refusing to replace it")
+    if target.is_dir() and any(target.iterdir()) and not (target / marker).exists():
+        what = {"manifest.json": "model", "report.json": "report"}.get(marker, "output folder")
+        raise AcquireError(f"{target}: folder exists, is not empty and is not an acquire {what}; refusing to overwrite it")
+    return target
+
+
 @contextmanager
 def atomic_directory(target: Path | str, *, marker: str) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``target``; on success it replaces ``target``.
@@ -50,14 +65,8 @@ def atomic_directory(target: Path | str, *, marker: str) -> Iterator[Path]:
     An existing ``target`` is replaced only if it holds ``marker`` (it is ours) or is empty;
     a failure leaves ``target`` as it was and removes the temporary folder.
     """
-    target = Path(target)
+    target = check_output_directory(target, marker=marker)
     parent = target.parent if str(target.parent) else Path(".")
-    if not parent.exists():
-        raise AcquireError(f"{target}: the folder {parent} does not exist")
-    if target.exists() and not target.is_dir():
-        raise AcquireError(f"{target}: exists and is not a folder; refusing to replace it")
-    if target.is_dir() and any(target.iterdir()) and not (target / marker).exists():
-        raise AcquireError(f"{target}: folder exists, is not empty and is not an acquire model; refusing to overwrite it")
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
     os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; a model folder is shared like any other
     try:

@@ -4,7 +4,7 @@
 
 For each seed, both synthetic generators (kidney_treatment, care_management) make a planted
 cohort and its clean twin; a model is fitted on 70 % and the checks run as `acquire check` runs
-them. In kidney_treatment, `icu_days` is re-declared as known before the decision (a user who
+them. In kidney_treatment, `icu_days` loses its timing declaration (a user who
 forgot to say it is post-decision), so the statistical leak test has to find it. Printed: one row per check, detected / seeds on planted data and flagged / seeds (the
 false-positive rate) on clean data. A finding counts when its severity is warning or high.
 """
@@ -56,7 +56,7 @@ def main() -> None:
             declared = spec.to_dict()
             for f in declared["features"]:
                 if f["name"] == "icu_days":
-                    f["available"] = "before_decision"
+                    del f["available"]  # timing not declared: the statistical test must find it
             spec = load_spec(declared)
         for seed in range(args.seeds):
             for planted in (True, False):

@@ -31,8 +31,12 @@ def check(dataset, model_dir, data, use_case, strict, report_dir, fmt, seed, qui
     from acquire.checks import check_held_out
     from acquire.cli.render import table, to_json
 
+    from acquire._io import check_output_directory
+
     if (dataset is None) == (model_dir is None):
         raise click.UsageError("give --dataset NAME, or --model DIR with --data FILE")
+    if report_dir:
+        check_output_directory(report_dir, marker="report.json")  # before any work, not after it
     if model_dir is not None:
         if data is None:
             raise click.UsageError("--model needs --data FILE (cases with the target)")
@@ -41,12 +45,6 @@ def check(dataset, model_dir, data, use_case, strict, report_dir, fmt, seed, qui
     else:
         frame, spec = load_source(dataset, None, None)
         report = check_held_out(frame, spec, seed=seed, use_case=use_case, progress=lambda m: note(quiet, f"{dataset}: {m}"))
-    if report_dir:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        report.write(report_dir)
-        note(quiet, f"report written to {report_dir}")
     if fmt == "json":
         click.echo(to_json(report.to_dict()))
     elif fmt == "markdown":
@@ -57,6 +55,12 @@ def check(dataset, model_dir, data, use_case, strict, report_dir, fmt, seed, qui
         if len(frame_):
             click.echo(table(frame_[["severity", "id", "features"]].values.tolist(), ["severity", "check", "features"],
                              "lll"))
+    if report_dir:  # after the findings are shown: a failure here loses nothing
+        import matplotlib
+
+        matplotlib.use("Agg")
+        report.write(report_dir)
+        note(quiet, f"report written to {report_dir}")
     if strict and report.worst == "high":
         note(False, "check failed: high-severity findings remain (--strict)")
         sys.exit(3)

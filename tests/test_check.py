@@ -149,3 +149,50 @@ def test_check_with_a_use_case_does_not_modify_the_callers_model(pima, pima_mode
     report = check(pima_model, frame, use_case="treatment", checks=["leaky_features"])
     assert report.use_case == "treatment"
     assert (pima_model.spec.use_case, pima_model.spec.to_dict()) == before
+
+
+def test_a_strong_marker_is_evidence_not_a_leak():
+    """Severity follows what the spec says of a feature's timing (issue: good data must pass --strict)."""
+    from types import SimpleNamespace
+
+    from acquire.checks.leakage import leaky_features
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2000)
+    strong = y * 2.6 + rng.normal(size=y.size)         # AUROC about 0.97: a real marker can be this good
+    perfect = y + 0.01 * rng.normal(size=y.size)       # AUROC 1: set by the outcome
+    frame = pd.DataFrame({"y": y, "strong": strong, "vouched": strong, "perfect": perfect})
+    spec = load_spec({"target": {"name": "y", "kind": "binary", "classes": [0, 1]},
+                      "features": [{"name": "strong", "type": "continuous", "cost": 1.0},
+                                   {"name": "vouched", "type": "continuous", "cost": 1.0,
+                                    "available": "before_decision"},
+                                   {"name": "perfect", "type": "continuous", "cost": 1.0}]})
+    found = {f.features[0]: f for f in leaky_features(SimpleNamespace(spec=spec), frame, rng)}
+    assert 0.95 < found["strong"].evidence["single_feature_auroc"] < 0.99
+    assert found["strong"].severity == "warning" and "declare" in found["strong"].advice
+    assert found["vouched"].severity == "info"
+    assert found["perfect"].severity == "high" and "not declared" in found["perfect"].advice
+
+
+def test_breast_cancer_passes_strict():
+    """Strong cytology markers are warnings, not a failed CI gate."""
+    result = CliRunner().invoke(cli, ["check", "--dataset", "breast_cancer", "--strict", "-q", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    findings = json.loads(result.output)["findings"]
+    assert any(f["id"] == "leaky_features.too_predictive" and f["severity"] == "warning" for f in findings)
+
+
+def test_check_refuses_a_report_folder_it_cannot_write_before_any_work(tmp_path, monkeypatch):
+    import acquire.checks as checks
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the check ran before the output path was validated")
+
+    monkeypatch.setattr(checks, "check_held_out", no_work)
+    result = CliRunner().invoke(cli, ["check", "--dataset", "pima", "--report", str(tmp_path / "no" / "such" / "r")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("keep me")
+    result = CliRunner().invoke(cli, ["check", "--dataset", "pima", "--report", str(tmp_path / "notes")])
+    assert result.exit_code == 2 and "refusing to overwrite" in result.output
+    assert (tmp_path / "notes" / "mine.txt").read_text() == "keep me"
