@@ -37,7 +37,8 @@ from acquire.exceptions import AcquireError
 
 __all__ = ["CHECKS", "CheckReport", "Finding", "check", "check_held_out", "split_for_check"]
 
-CHECKS = {"leaky_features": leaky_features, "treatment_confounding": treatment_confounding,
+#: name → check(model, frame, rng) → findings
+CHECKS: dict[str, Callable[..., list[Finding]]] = {"leaky_features": leaky_features, "treatment_confounding": treatment_confounding,
           "proxy_target": proxy_target, "sensitive_proxies": sensitive_proxies,
           "testing_burden": testing_burden, "objective_disagreement": objective_disagreement}
 USE_CASES = ("risk_prediction", "benchmarking", "treatment")
