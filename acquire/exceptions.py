@@ -26,3 +26,11 @@ class ModelError(AcquireError):
 
 class NotFittedError(AcquireError):
     """A method that needs a fitted estimator was called before `fit`."""
+
+
+class AcquireWarning(UserWarning):
+    """Something the user should know about an answer that is still given (one line each)."""
+
+
+class AfterDecisionWarning(AcquireWarning):
+    """A case holds values of features known only after the decision; they were left out."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import click
 
@@ -22,6 +23,20 @@ _COMMANDS = {
     "rank": ("acquire.cli.rank", "rank"),
     "simulate": ("acquire.cli.simulate", "simulate"),
 }
+
+
+_default_showwarning = warnings.showwarning
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """The library's own warnings as one line on stderr; others as Python shows them."""
+    from acquire.exceptions import AcquireWarning
+
+    if issubclass(category, AcquireWarning):
+        text = str(message).strip().splitlines()
+        click.echo(f"Warning: {text[0] if text else category.__name__}", err=True)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
 
 
 class InputError(click.ClickException):
@@ -47,7 +62,9 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attr)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        """Every rejection is one line on stderr: usage errors too (click prints three)."""
+        """Every rejection is one line on stderr: usage errors too (click prints three); so is every
+        warning the library raises about an answer it still gives (:class:`AcquireWarning`)."""
+        warnings.showwarning = _one_line_warning
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:

@@ -18,9 +18,11 @@ from acquire.cli.render import csv_text, ranking_table, to_json
 @draws_option(1024, "Monte Carlo draws per candidate")
 @click.option("--method", type=click.Choice(["auto", "exact", "mc"]), default="auto", show_default=True,
               help="auto: exact for single tests of a tree model, Monte Carlo for panels and groups.")
+@click.option("--allow-after-decision", is_flag=True,
+              help="Use values of features known only after the decision (left out by default, with a warning).")
 @common()
 def rank(dataset, model_dir, data, row, observed, case_json, objective, budget, exchange_rate, draws, method,
-         fmt, seed, quiet) -> None:
+         allow_after_decision, fmt, seed, quiet) -> None:
     """Rank the missing measurements of one case and say whether to stop.
 
     \b
@@ -30,7 +32,8 @@ def rank(dataset, model_dir, data, row, observed, case_json, objective, budget, 
     """
     model, case, label = model_and_case(dataset, model_dir, data, row, observed, case_json, seed, quiet)
     ranking = model.rank(case, case_id=row, objective=objective, budget=budget, exchange_rate=exchange_rate,
-                         n_draws=draws, n_replicates=REPLICATES, seed=seed, method=method)
+                         n_draws=draws, n_replicates=REPLICATES, seed=seed, method=method,
+                         allow_after_decision=allow_after_decision)
     if fmt == "json":
         click.echo(to_json(ranking.to_dict()))
     elif fmt == "csv":

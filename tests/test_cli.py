@@ -162,3 +162,17 @@ def test_explain_splits_the_value_and_saves_a_plot(run, tmp_path):
     table = run("explain", "--dataset", "pima", "--row", 4, "--game", "prediction", "-q")
     assert table.exit_code == 0 and "Shapley split of the prediction" in table.output and "glu" in table.output
     _one_line_error(run("explain", "--dataset", "pima", "--row", 0, "--method", "magic"), "'magic' is not one of")
+
+
+def test_rank_warns_in_one_line_about_after_decision_values(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("ACQUIRE_CACHE_DIR", str(tmp_path))
+    argv = ["acquire", "rank", "--dataset", "kidney_treatment", "--case", '{"age": 60, "icu_days": 20}', "-q",
+            "--format", "json"]
+    run = subprocess.run([sys.executable, "-c", f"import sys; sys.argv = {argv!r}; from acquire.cli import main; main()"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Warning: left out icu_days")

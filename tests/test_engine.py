@@ -246,3 +246,24 @@ def test_engine_rejects_bad_parameters(pima_model):
         pima_model.rank({"glu": 900})
     with pytest.raises(DataError, match="is not a number"):
         pima_model.rank({"glu": "high"})
+
+
+def test_after_decision_values_are_left_out_unless_allowed():
+    import warnings
+
+    import acquire
+    from acquire import datasets
+    from acquire.exceptions import AfterDecisionWarning
+
+    frame, spec = datasets.load("kidney_treatment")
+    model = acquire.fit_model(frame.sample(1500, random_state=0), spec, seed=0, holdout=0,
+                              predictor_params={"n_estimators": 60})
+    plain = model.rank({"age": 60})
+    with pytest.warns(AfterDecisionWarning, match="icu_days"):
+        late = model.rank({"age": 60, "icu_days": 20})
+    assert late.current == plain.current and late.case["observed"] == {"age": 60}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        used = model.rank({"age": 60, "icu_days": 20}, allow_after_decision=True)
+    assert used.current["probabilities"] != plain.current["probabilities"]
+    assert "icu_days" not in [c.feature for c in used.candidates]  # never offered as a test either

@@ -28,7 +28,7 @@ from acquire.engine.monte_carlo import MonteCarloEstimator
 from acquire.engine.posterior import PosteriorEstimator, current_split
 from acquire.engine.pricing import CostTable, Decision, decide
 from acquire.estimators.value import entropy
-from acquire.exceptions import AcquireError, NotFittedError
+from acquire.exceptions import AcquireError, AfterDecisionWarning, NotFittedError
 from acquire.spec import Spec, Unit
 
 __all__ = ["BatchRanking", "CandidateValue", "ESTIMATORS", "Ranking", "ValueOfInformation"]
@@ -225,6 +225,10 @@ class ValueOfInformation:
     method : {"auto", "exact", "mc"}, default="auto"
         "auto" walks :data:`ESTIMATORS` in order; "exact" does the same but requires the exact
         estimator for single tests; "mc" uses Monte Carlo for everything.
+    allow_after_decision : bool, default=False
+        Use values of features declared ``available: after_decision`` (a treatment given after the
+        decision, say). By default they are left out of the prediction and the values, with an
+        :class:`~acquire.exceptions.AfterDecisionWarning`: the decision cannot depend on them.
 
     Examples
     --------
@@ -240,7 +244,8 @@ class ValueOfInformation:
 
     def __init__(self, *, predictor: Any, conditional: Any, spec: Spec, objective: str = "eig",
                  n_draws: int = 1024, n_replicates: int = 8, seed: int = 0, budget: float | None = None,
-                 exchange_rate: float | None = None, include_groups: bool = True, method: str = "auto"):
+                 exchange_rate: float | None = None, include_groups: bool = True, method: str = "auto",
+                 allow_after_decision: bool = False):
         self.predictor = predictor
         self.conditional = conditional
         self.spec = spec
@@ -252,6 +257,7 @@ class ValueOfInformation:
         self.exchange_rate = exchange_rate
         self.include_groups = include_groups
         self.method = method
+        self.allow_after_decision = allow_after_decision
 
     # ---- checks -----------------------------------------------------------------------
     def check_params(self) -> None:
@@ -348,7 +354,7 @@ class ValueOfInformation:
         paid); ``rows`` (n,) limits the work to these rows (the others get no candidates).
         """
         self.check_params()
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        X = self.before_decision(np.ascontiguousarray(X, dtype=np.float64))
         n = X.shape[0]
         tried = np.zeros(X.shape, dtype=bool) if tried is None else np.asarray(tried, dtype=bool)
         active = np.ones(n, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
@@ -363,6 +369,21 @@ class ValueOfInformation:
         return BatchRanking(units=units, feature_names=self.spec.feature_names, open_=open_, candidate=candidate,
                             cost=cost, estimate=estimate, decision=decision, exchange_rate=self.rate)
 
+    def before_decision(self, X: np.ndarray) -> np.ndarray:
+        """``X`` without values of after-decision features (unless allowed), warning once if any were set."""
+        late = [j for j, f in enumerate(self.spec.features) if f.available == "after_decision"]
+        if self.allow_after_decision or not late:
+            return X
+        given = [self.spec.features[j].name for j in late if (~np.isnan(X[..., j])).any()]
+        if not given:
+            return X
+        warnings.warn(f"left out {', '.join(given)}: known only after the decision (available: after_decision), so "
+                      "the ranking cannot use them; pass allow_after_decision=True (--allow-after-decision) to use "
+                      "them anyway", AfterDecisionWarning, stacklevel=3)
+        X = X.copy()
+        X[..., late] = np.nan
+        return X
+
     def rank(self, case: Mapping[str, Any], *, case_id: Any = None) -> Ranking:
         """Rank the missing tests of ``case`` (feature → value; absent or NaN = not measured)."""
         self.check_params()
@@ -373,6 +394,7 @@ class ValueOfInformation:
         """:meth:`rank` for a row already encoded by the spec (NaN = not measured); tests named in
         ``unavailable`` (tried, no result) are not offered again and their groups count as paid."""
         names = self.spec.feature_names
+        x = self.before_decision(x)
         tried = np.zeros((1, x.size), dtype=bool)
         tried[0, self.spec.index_of(list(unavailable))] = True
         batch = self.rank_batch(x[None, :], tried=tried)

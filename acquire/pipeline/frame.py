@@ -31,7 +31,7 @@ LONG_COLUMNS = ["rank", "feature", "kind", "members", "cost", "value", "se", "do
 def rank_frame(model: Any, frame: pd.DataFrame, *, observed: Sequence[str] | None = None, objective: str = "eig",
                budget: float | None = None, exchange_rate: float | None = None, view: str = "long",
                method: str = "auto", include_groups: bool = False, n_draws: int = 1024, n_replicates: int = 8,
-               seed: int = 0, errors: str = "raise") -> pd.DataFrame:
+               seed: int = 0, errors: str = "raise", allow_after_decision: bool = False) -> pd.DataFrame:
     """Rank the missing tests of every row of ``frame``.
 
     Parameters
@@ -46,6 +46,8 @@ def rank_frame(model: Any, frame: pd.DataFrame, *, observed: Sequence[str] | Non
         "next": the input frame with :data:`NEXT_COLUMNS` added (the recommended next test).
     include_groups : bool, default=False
         Also offer whole shared-cost groups (valued by Monte Carlo: much slower on big frames).
+    allow_after_decision : bool, default=False
+        Use values of features known only after the decision (see :class:`acquire.engine.ValueOfInformation`).
     errors : {"raise", "report"}
         "report": a bad row (wrong type, out of range, unknown level) does not stop the others;
         the long view lists them in ``result.attrs["errors"]`` (records of row and reason), the
@@ -74,7 +76,8 @@ def rank_frame(model: Any, frame: pd.DataFrame, *, observed: Sequence[str] | Non
         raise AcquireError(f"errors must be 'raise' or 'report', got {errors!r}")
     spec = model.spec
     ranker = model.ranker(objective=objective, budget=budget, exchange_rate=exchange_rate, method=method,
-                          include_groups=include_groups, n_draws=n_draws, n_replicates=n_replicates, seed=seed)
+                          include_groups=include_groups, n_draws=n_draws, n_replicates=n_replicates, seed=seed,
+                          allow_after_decision=allow_after_decision)
     ranker.check_params()
     X, problems = spec.encode_rows(frame, what="data")
     if problems and errors == "raise":
