@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from acquire import _json as strict_json
+import acquire._json as strict_json
 from acquire._io import atomic_directory, sha256_file
 from acquire._typing import PathLike
 from acquire._version import __version__

@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from acquire import _json as strict_json
+import acquire._json as strict_json
 from acquire.engine.pricing import price
 from acquire.metrics import metric_for, scores_for
 from acquire.exceptions import AcquireError

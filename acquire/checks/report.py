@@ -59,7 +59,7 @@ class CheckReport:
         """Write ``report.md``, ``report.json`` and one PNG per plottable finding, atomically."""
         import matplotlib.pyplot as plt
 
-        from acquire import _json as strict_json
+        import acquire._json as strict_json
         from acquire._io import atomic_directory
         from acquire.checks.plots import plot_finding
 

@@ -35,7 +35,7 @@ from typing import Sequence
 import numpy as np
 from scipy.special import ndtr
 
-from acquire import _json as strict_json
+import acquire._json as strict_json
 from acquire.conditional import GaussianCopula
 from acquire.exceptions import DataError, ModelError
 from acquire.predictors.base import Predictor
