@@ -139,3 +139,16 @@ def test_the_rules_bite_on_a_frame(pima, pima_model):
     assert not capped.loc[capped["recommended"], "feature"].eq("glu").any()
     stopped = rank_frame(pima_model, cases, view="next", exchange_rate=1e6)
     assert stopped["stop"].all() and (stopped["stop_reason"] == NOT_WORTH).all()
+
+
+def test_the_engine_charges_no_second_aspirate_after_an_empty_result(breast_cancer, bc_model):
+    """A test ordered that came back without a result paid the shared aspirate: the next one does not pay it."""
+    _, spec = breast_cancer
+    ranker = bc_model.ranker(include_groups=False, n_draws=64)
+    x = np.full(len(spec.feature_names), np.nan)
+    fresh = {c.feature: c.cost for c in ranker.rank_encoded(x).candidates}
+    tried = ranker.rank_encoded(x, unavailable=["mean_radius"])
+    after = {c.feature: c.cost for c in tried.candidates}
+    assert "mean_radius" not in {m for c in tried.candidates for m in c.members}
+    for name, cost in after.items():
+        assert cost == pytest.approx(fresh[name] - 100.0)
