@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from acquire.engine.pricing import BUDGET_TOLERANCE, price
+from acquire.engine.pricing import BUDGET_TOLERANCE, CostTable, price
 from acquire.exceptions import AcquireError
 from acquire.spec import Unit
 
@@ -48,6 +48,7 @@ class Policy(ABC):
     def fit(self, model: Any, train: np.ndarray) -> "Policy":
         """Learn anything global from the encoded training rows (most policies need nothing)."""
         self.model_ = model
+        self.cost_table_ = CostTable(model.spec, model.spec.units(include_groups=False))  # priced once per step
         return self
 
     @abstractmethod
@@ -60,10 +61,17 @@ class Policy(ABC):
         missing = {spec.feature_names[j] for j in np.flatnonzero(np.isnan(state.x))} - state.unavailable
         return [u for u in spec.units(include_groups=False) if any(m in missing for m in u.members)]
 
+    def _prices(self, state: State) -> dict[str, float]:
+        """Price of every orderable unit now (shared costs once; a tried test's group is paid)."""
+        tried = np.zeros(state.x.size, dtype=bool)
+        tried[self.model_.spec.index_of(sorted(state.unavailable))] = True
+        open_ = np.isnan(state.x) & ~tried
+        costs = self.cost_table_.costs(open_[None, :], ~open_[None, :])[0]
+        return {u.name: float(c) for u, c in zip(self.cost_table_.units, costs)}
+
     def _affordable(self, state: State, units: Sequence[Unit]) -> list[tuple[Unit, float]]:
-        spec = self.model_.spec
-        observed = [spec.feature_names[j] for j in np.flatnonzero(~np.isnan(state.x))]
-        priced = [(u, price(spec, u, observed, tried=state.unavailable)) for u in units]
+        prices = self._prices(state)
+        priced = [(u, prices[u.name]) for u in units]
         if state.budget is None:
             return priced
         return [(u, c) for u, c in priced if state.spent + c <= state.budget + BUDGET_TOLERANCE]
@@ -119,7 +127,8 @@ class LookAhead(GreedyValue):
         observed = [spec.feature_names[j] for j in np.flatnonzero(~np.isnan(state.x))]
         rate = spec.exchange_rate(self.objective) if self.exchange_rate is None else float(self.exchange_rate)
         left = np.inf if state.budget is None else state.budget - state.spent
-        single_cost = {p: price(spec, units[p], observed, tried=state.unavailable) for p in players}
+        prices = self._prices(state)
+        single_cost = {p: prices[p] for p in players}
         singles = game.point(np.array([1 << index[p] for p in players], dtype=np.int64))
         single_value = dict(zip(players, singles))
         options: list[tuple[tuple[str, ...], float, float]] = [((p,), v, single_cost[p]) for p, v in zip(players, singles)]
@@ -188,7 +197,8 @@ class StaticOrder(Policy):
             x[free] = row[free]
             for c in ranker.rank_encoded(x).candidates:
                 values[[u.name for u in units].index(c.feature)] += c.value / len(rows)
-        costs = np.array([price(spec, u, []) for u in units])
+        costs = self.cost_table_.costs(np.ones((1, len(spec.features)), bool), np.zeros((1, len(spec.features)), bool))[0]
+        self.full_price_ = {u.name: float(c) for u, c in zip(units, costs)}
         order = np.argsort(-values / np.maximum(costs, 1e-12), kind="stable")
         self.order_ = [units[i].name for i in order]
         self.mean_value_ = {units[i].name: float(values[i]) for i in order}
@@ -200,8 +210,7 @@ class StaticOrder(Policy):
         for name in self.order_:
             if name in open_units:
                 unit = open_units[name]
-                cost = price(self.model_.spec, unit, [])
-                if rate and self.mean_value_[name] < cost * rate:
+                if rate and self.mean_value_[name] < self.full_price_[name] * rate:
                     return None
                 return unit, self.mean_value_[name]
         return None

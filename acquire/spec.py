@@ -9,6 +9,7 @@ file, the key path and the problem on one line, e.g.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -103,6 +104,16 @@ class Spec:
             if f.name == name:
                 return f
         raise DataError(f"unknown feature {name!r}; the spec declares: {', '.join(self.feature_names)}")
+
+    @functools.cached_property
+    def cost_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The costs as arrays, computed once: own cost per feature ``(p,)``, group membership
+        ``(p, G)`` (groups in declaration order) and each group's shared cost ``(G,)``."""
+        groups = list(self.groups)
+        own = np.array([f.cost for f in self.features], dtype=np.float64)
+        member_of = np.array([[f.group == g for g in groups] for f in self.features],
+                             dtype=bool).reshape(len(self.features), len(groups))
+        return own, member_of, np.array([self.groups[g] for g in groups], dtype=np.float64)
 
     def index_of(self, names: Sequence[str]) -> list[int]:
         """Column positions of ``names`` in :attr:`feature_names`; unknown names are a DataError."""

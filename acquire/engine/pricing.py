@@ -57,11 +57,7 @@ class CostTable:
     def __init__(self, spec: Spec, units: Sequence[Unit]) -> None:
         self.units = list(units)
         self.columns = [spec.index_of(list(u.members)) for u in self.units]
-        self.own = np.array([f.cost for f in spec.features], dtype=np.float64)
-        groups = list(spec.groups)
-        self.member_of = np.array([[f.group == g for g in groups] for f in spec.features],
-                                  dtype=bool).reshape(len(spec.features), len(groups))
-        self.shared = np.array([spec.groups[g] for g in groups], dtype=np.float64)
+        self.own, self.member_of, self.shared = spec.cost_arrays  # computed once per spec
         self.is_panel = np.array([u.kind == "panel" for u in self.units], dtype=bool)
 
     def costs(self, open_: np.ndarray, acquired: np.ndarray) -> np.ndarray:
