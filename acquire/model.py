@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -22,7 +23,7 @@ from acquire._typing import PathLike
 from acquire._version import __version__
 from acquire.conditional import ClassConditionalCopula, GaussianCopula, conditional_from_dict
 from acquire.metrics import missingness_report
-from acquire.exceptions import AcquireError, ModelError
+from acquire.exceptions import AcquireError, AcquireWarning, ModelError
 from acquire.predictors import PREDICTORS, BayesianPredictor, Predictor
 from acquire.spec import Spec, load_spec
 from acquire.engine import ValueOfInformation
@@ -103,6 +104,10 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
     The predictor is first fitted on a seeded, stratified ``1 − holdout`` split and scored on
     the rest at missingness levels 0, 25, 50 and 75 % (``Model.metrics``); then both models
     are refitted on every row. ``holdout=0`` skips the report.
+
+    A classification spec without ``target.classes`` gets the sorted values of ``frame``'s target
+    as its class order (with an :class:`~acquire.exceptions.AcquireWarning`); the model stores it,
+    so later data, even a slice holding one class, is encoded in the same order.
     """
     if predictor not in PREDICTORS:
         raise AcquireError(f"unknown predictor {predictor!r}; available: {', '.join(PREDICTORS)}")
@@ -110,10 +115,14 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
         raise AcquireError(f"data: the target column {spec.target_name!r} is missing")
     if not 0 <= holdout < 1:
         raise AcquireError(f"holdout == {holdout}, must be in [0, 1)")
+    if spec.target_kind != "continuous" and spec.classes is None:
+        spec = spec.with_classes_from(frame[spec.target_name])
+        warnings.warn(f"the spec declares no target.classes; the class order {spec.classes} (sorted values; the last "
+                      f"is the positive class) is fixed now and stored with the model", AcquireWarning, stacklevel=2)
     X = spec.encode(frame, what="data")
     y = spec.encode_target(frame[spec.target_name], what="data")
     kind = spec.target_kind
-    n_classes = 0 if kind == "continuous" else len(spec.classes or np.unique(y))
+    n_classes = 0 if kind == "continuous" else len(spec.classes or ())
     if kind != "continuous" and len(np.unique(y)) < 2:
         raise AcquireError("data: the target has a single class; nothing to predict")
     units = _mask_units(spec)

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from acquire.engine.pricing import BUDGET_TOLERANCE, CostTable, price
+from acquire.engine.pricing import BUDGET_TOLERANCE, CostTable, decide, price
 from acquire.exceptions import AcquireError
 from acquire.spec import Unit
 
@@ -55,6 +55,17 @@ class Policy(ABC):
     def choose(self, state: State) -> tuple[Unit, float] | None:
         """``(unit, value estimate)`` to acquire next, or None."""
 
+    def choose_batch(self, states: Sequence[State]) -> list[tuple[Unit, float] | None]:
+        """:meth:`choose` for several cases at once (the simulator steps every open case together);
+        a policy that can value all cases in one call overrides this."""
+        return [self.choose(state) for state in states]
+
+    def stop_rate(self, spec: Any) -> float | None:
+        """The exchange rate this policy's stop rule uses on ``spec``, or None when it has no stop
+        rule (it stops only at the budget or when nothing is left). A spec that declares no rate
+        is refused here (:meth:`acquire.Spec.exchange_rate`), before any fitting."""
+        return None
+
     # helpers shared by the policies
     def _open_units(self, state: State) -> list[Unit]:
         spec = self.model_.spec
@@ -87,6 +98,9 @@ class GreedyValue(Policy):
         self.exchange_rate = exchange_rate
         self.n_draws = n_draws  # Monte Carlo draws for panels (single tests are exact)
 
+    def stop_rate(self, spec: Any) -> float:
+        return spec.exchange_rate(self.objective) if self.exchange_rate is None else float(self.exchange_rate)
+
     def fit(self, model: Any, train: np.ndarray) -> "GreedyValue":
         super().fit(model, train)
         self.ranker_ = model.ranker(objective=self.objective, exchange_rate=self.exchange_rate, include_groups=False,
@@ -94,12 +108,27 @@ class GreedyValue(Policy):
         return self
 
     def choose(self, state: State):
-        self.ranker_.budget = None if state.budget is None else max(state.budget - state.spent, 0.0)
-        ranking = self.ranker_.rank_encoded(state.x, unavailable=state.unavailable)
-        if ranking.stop:
-            return None
-        best = next(c for c in ranking.candidates if c.feature == ranking.recommendation)
-        return next(u for u in self._open_units(state) if u.name == best.feature), best.value
+        return self.choose_batch([state])[0]
+
+    def choose_batch(self, states: Sequence[State]) -> list[tuple[Unit, float] | None]:
+        """Every case's recommendation from one :meth:`ValueOfInformation.rank_batch` call, each
+        within its own remaining budget."""
+        spec = self.model_.spec
+        X = np.stack([s.x for s in states])
+        tried = np.zeros(X.shape, dtype=bool)
+        for i, s in enumerate(states):
+            tried[i, spec.index_of(sorted(s.unavailable))] = True
+        self.ranker_.budget = None
+        batch = self.ranker_.rank_batch(X, tried=tried)
+        decision = batch.decision
+        if any(s.budget is not None for s in states):
+            left = np.array([np.inf if s.budget is None else max(s.budget - s.spent, 0.0) for s in states])
+            decision = decide(np.where(batch.candidate, batch.estimate.value, np.nan), batch.cost, batch.candidate,
+                              exchange_rate=batch.exchange_rate, budget=left[:, None])
+        out: list[tuple[Unit, float] | None] = []
+        for i, u in enumerate(decision.recommended):
+            out.append(None if u < 0 else (batch.units[u], float(batch.estimate.value[i, u])))
+        return out
 
 
 class LookAhead(GreedyValue):
@@ -113,6 +142,7 @@ class LookAhead(GreedyValue):
     """
 
     name = "lookahead"
+    choose_batch = Policy.choose_batch  # pairs are valued case by case
 
     def choose(self, state: State):
         from acquire.engine.shapley import ValueOfInformationGame
@@ -125,7 +155,7 @@ class LookAhead(GreedyValue):
             return None
         index = {p: game.players.index(p) for p in players}
         observed = [spec.feature_names[j] for j in np.flatnonzero(~np.isnan(state.x))]
-        rate = spec.exchange_rate(self.objective) if self.exchange_rate is None else float(self.exchange_rate)
+        rate = self.stop_rate(spec)
         left = np.inf if state.budget is None else state.budget - state.spent
         prices = self._prices(state)
         single_cost = {p: prices[p] for p in players}
@@ -182,6 +212,9 @@ class StaticOrder(Policy):
         self.exchange_rate = exchange_rate
         self.seed = seed
 
+    def stop_rate(self, spec: Any) -> float:
+        return spec.exchange_rate("eig") if self.exchange_rate is None else float(self.exchange_rate)
+
     def fit(self, model: Any, train: np.ndarray) -> "StaticOrder":
         super().fit(model, train)
         spec = model.spec
@@ -190,7 +223,7 @@ class StaticOrder(Policy):
         rows = train[rng.choice(len(train), min(self.n_cases, len(train)), replace=False)]
         start = np.full(len(spec.features), np.nan)
         free = [j for j, f in enumerate(spec.features) if f.cost == 0 and f.group is None]
-        ranker = model.ranker(include_groups=False, n_draws=256)
+        ranker = model.ranker(include_groups=False, n_draws=256, exchange_rate=0.0)  # values only: no stop rule here
         values = np.zeros(len(units))
         for row in rows:
             x = start.copy()
@@ -206,7 +239,7 @@ class StaticOrder(Policy):
 
     def choose(self, state: State):
         open_units = {u.name: u for u, _ in self._affordable(state, self._open_units(state))}
-        rate = self.model_.spec.exchange_rate("eig") if self.exchange_rate is None else self.exchange_rate
+        rate = self.stop_rate(self.model_.spec)
         for name in self.order_:
             if name in open_units:
                 unit = open_units[name]

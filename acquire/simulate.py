@@ -11,6 +11,7 @@ the curve first reaches 99 % of the all-features performance.
 from __future__ import annotations
 
 import os
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ import pandas as pd
 import acquire._json as strict_json
 from acquire.engine.pricing import price
 from acquire.metrics import metric_for, scores_for
-from acquire.exceptions import AcquireError
+from acquire.exceptions import AcquireError, AcquireWarning
 from acquire.policies import Policy, State, make_policy
 
 __all__ = ["Simulation", "simulate", "run_policy", "frontier"]
@@ -44,30 +45,45 @@ def run_policy(model: Any, policy: Policy, X: np.ndarray, *, budget: float | Non
                                                            case_ids=all_ids[b]) for b in blocks)
         return pd.concat(logs, ignore_index=True)
     spec = model.spec
-    rows: list[tuple] = []
-    ids: list[Any] = list(range(len(X))) if case_ids is None else list(case_ids)
-    for case, x_true in zip(ids, X):
-        # a stable per-(policy, case) stream: str hash() is salted per process, crc32 is not
-        rng = np.random.default_rng([seed, zlib.crc32(policy.name.encode()), int(case) if isinstance(case, (int, float, np.number)) else 0])
-        x = np.full(x_true.size, np.nan)
-        spent, step, unavailable = 0.0, 0, frozenset[str]()
-        pred = model.predictor.predict_distribution(x[None])[0]
-        rows.append((case, step, None, "", 0.0, 0.0, np.nan, pred))
-        while True:
-            choice = policy.choose(State(x=x, spent=spent, budget=budget, rng=rng, unavailable=unavailable))
+    n, names = len(X), spec.feature_names
+    ids: list[Any] = list(range(n)) if case_ids is None else list(case_ids)
+    # a stable per-(policy, case) stream: str hash() is salted per process, crc32 is not
+    rngs = [np.random.default_rng([seed, zlib.crc32(policy.name.encode()),
+                                   int(case) if isinstance(case, (int, float, np.number)) else 0]) for case in ids]
+    x = np.full(X.shape, np.nan)
+    spent = np.zeros(n)
+    steps = np.zeros(n, dtype=np.int64)
+    unavailable = [frozenset[str]() for _ in range(n)]
+    rows: list[tuple] = []  # (position, step, ...): sorted case by case at the end
+    pred = model.predictor.predict_distribution(x) if n else np.zeros((0, 2))
+    rows.extend((i, 0, None, "", 0.0, 0.0, np.nan, pred[i]) for i in range(n))
+    active = np.ones(n, dtype=bool)
+    while active.any():  # every open case takes its next step together: one batched choice, one prediction
+        open_ = np.flatnonzero(active)
+        choices = policy.choose_batch([State(x=x[i], spent=float(spent[i]), budget=budget, rng=rngs[i],
+                                             unavailable=unavailable[i]) for i in open_])
+        moved, bought = [], []
+        for i, choice in zip(open_, choices):
             if choice is None:
-                break
+                active[i] = False
+                continue
             unit, value = choice
-            observed = [spec.feature_names[j] for j in np.flatnonzero(~np.isnan(x))]
-            cost = price(spec, unit, observed, tried=unavailable)  # a shared cost is charged once per case
+            observed = [names[j] for j in np.flatnonzero(~np.isnan(x[i]))]
+            cost = price(spec, unit, observed, tried=unavailable[i])  # a shared cost is charged once per case
             cols = spec.index_of(list(unit.members))
-            x[cols] = x_true[cols]
+            x[i, cols] = X[i, cols]
             # a test missing in the data was ordered and gave no result: paid for, never offered again
-            unavailable = unavailable | {spec.feature_names[j] for j in cols if np.isnan(x_true[j])}
-            spent += cost
-            step += 1
-            pred = model.predictor.predict_distribution(x[None])[0]
-            rows.append((case, step, unit.name, ",".join(unit.members), cost, spent, value, pred))
+            unavailable[i] = unavailable[i] | {names[j] for j in cols if np.isnan(X[i, j])}
+            spent[i] += cost
+            steps[i] += 1
+            moved.append(i)
+            bought.append((unit, cost, value))
+        if moved:
+            pred = model.predictor.predict_distribution(x[moved])
+            rows.extend((i, int(steps[i]), unit.name, ",".join(unit.members), cost, float(spent[i]), value, p)
+                        for i, (unit, cost, value), p in zip(moved, bought, pred))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    rows = [(ids[r[0]], *r[1:]) for r in rows]
     log = pd.DataFrame(rows, columns=["case", "step", "acquired", "members", "cost", "cumulative_cost",
                                       "value_estimate", "prediction"])
     log.insert(0, "policy", policy.name)
@@ -249,6 +265,7 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
         raise AcquireError(f"test_size == {test_size}, must be in (0, 1)")
     if folds is not None and folds < 2:
         raise AcquireError(f"folds == {folds}, must be >= 2 (or None for one split)")
+    spec = spec.with_classes_from(frame[spec.target_name])  # the order the models are fitted with
     y_all = spec.encode_target(frame[spec.target_name])
     X_all = spec.encode(frame)
     classify = spec.target_kind != "continuous"
@@ -261,6 +278,12 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
         else:
             maker = (StratifiedKFold if classify else KFold)(n_splits=folds, shuffle=True, random_state=seed + r)
             splits.extend((r, train, test) for train, test in maker.split(X_all, y_all if classify else None))
+    stop_rates = {}  # policy → the exchange rate its stop rule uses; a spec without one is refused before fitting
+    for p in policies:
+        pol = make_policy(p) if isinstance(p, str) else p
+        rate = pol.stop_rate(spec)
+        if rate is not None:
+            stop_rates[pol.name] = rate
     logs, ys, full_parts, offset, n_train = [], [], [], 0, []
     for r, train, test in splits:
         if max_cases is not None:
@@ -304,11 +327,31 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
                      f"final_{name}": float(metric[-1]),
                      "cost_to_99pct": float(grid[reach[0]]) if reach.size else None})
     summary = pd.DataFrame(rows)
+    _warn_degenerate_stops(steps, stop_rates, len(spec.units(include_groups=False)), budget)
     steps = steps.drop(columns=["score"])
     steps["prediction"] = pred[:, 1] if pred.shape[1] == 2 and spec.target_kind != "continuous" else pred[:, 0]
     split: dict[str, Any] = {"seed": seed, "repeats": repeats, "n_train": int(np.mean(n_train)), "n_test": int(len(y))}
     split |= {"folds": folds} if folds is not None else {"test_size": test_size}
+    split["exchange_rates"] = stop_rates
     return Simulation(steps, curves, summary, name, float(full), total, split)
+
+
+def _warn_degenerate_stops(steps: pd.DataFrame, stop_rates: dict[str, float], n_units: int,
+                           budget: float | None) -> None:
+    """Warn when a policy's stop rule never fired (every case bought every test) or always fired at
+    once (no case bought anything): the exchange rate, not the cases, decided those runs."""
+    for name, rate in stop_rates.items():
+        runs = steps[steps["policy"] == name].groupby("case")
+        bought, spent = runs["step"].max(), runs["cumulative_cost"].max()
+        if len(bought) == 0:
+            continue
+        if (spent == 0).all():  # free tests may have been taken; no paid one was
+            warnings.warn(f"policy {name!r}: at exchange rate {rate:g} no paid test was worth its cost for any case "
+                          f"(the stop rule always fired at once); lower the rate", AcquireWarning, stacklevel=3)
+        elif budget is None and (bought >= n_units).all():
+            warnings.warn(f"policy {name!r}: at exchange rate {rate:g} every case bought every test (the stop rule "
+                          f"never fired); raise the rate to stop when a test is not worth its cost",
+                          AcquireWarning, stacklevel=3)
 
 
 def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = None, objective: str = "eig",
@@ -325,6 +368,7 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
     from acquire.model import fit_model
     from acquire.policies import GreedyValue
 
+    spec = spec.with_classes_from(frame[spec.target_name])
     y_all = spec.encode_target(frame[spec.target_name])
     stratify = y_all if spec.target_kind != "continuous" else None
     train, test = train_test_split(np.arange(len(frame)), test_size=test_size, random_state=seed, stratify=stratify)
@@ -336,7 +380,7 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
     name, score = metric_for(spec.target_kind, n_classes)
     total = sum(f.cost for f in spec.features) + sum(spec.groups.values())
     if rates is None:
-        base = spec.exchange_rate(objective) or 0.005
+        base = float(spec.use_case.get(spec.exchange_rate_key(objective)) or 0.005)  # only centres the sweep
         rates = [0.0] + list(base * np.logspace(-1.5, 1.0, 8))
     rows = []
     for rate in rates:

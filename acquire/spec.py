@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence, NoReturn
+from typing import Any, Mapping, Sequence
 
 import jsonschema
 import numpy as np
@@ -25,13 +25,18 @@ import yaml
 from acquire._typing import PathLike
 from acquire.exceptions import DataError, SpecError
 
-__all__ = ["FeatureSpec", "Spec", "Unit", "load_spec"]
+__all__ = ["FeatureSpec", "Spec", "Unit", "found_levels", "levels_line", "load_spec"]
 
 
 @lru_cache(maxsize=1)
 def _schema() -> dict:
     text = resources.files("acquire").joinpath("schema/spec.schema.json").read_text("utf-8")
     return json.loads(text)
+
+
+def _one_line(text: str) -> str:
+    """A problem as one line: line breaks inside keys or values are shown escaped."""
+    return "\\n".join(text.splitlines())
 
 
 def _key_path(path: Sequence[Any]) -> str:
@@ -160,10 +165,28 @@ class Spec:
     def classes(self) -> list | None:
         return self.target.get("classes")
 
+    @staticmethod
+    def exchange_rate_key(objective: str) -> str:
+        """The spec key of the exchange rate for ``objective``: ``use_case.nats_per_cost`` (EIG) or
+        ``use_case.cost_per_utility`` (EVSI)."""
+        return "nats_per_cost" if objective == "eig" else "cost_per_utility"
+
     def exchange_rate(self, objective: str) -> float:
-        """λ in ``net_value = value − cost × λ`` for ``objective`` (0 when the spec declares none)."""
-        key = "nats_per_cost" if objective == "eig" else "cost_per_utility"
-        return float(self.use_case.get(key, 0.0))
+        """λ in ``net_value = value − cost × λ`` for ``objective``, as the spec declares it.
+
+        Raises
+        ------
+        SpecError
+            When the spec declares none: with no rate the stop rule could never fire and every
+            policy would buy every test, so there is no silent default.
+        """
+        key = self.exchange_rate_key(objective)
+        if key not in self.use_case:
+            what = "nats of information" if objective == "eig" else "units of utility"
+            raise SpecError(
+                f"{self.source}: use_case.{key} is not set; the stop rule needs the exchange rate ({what} one unit "
+                f"of cost is worth): add e.g. '{key}: 0.005' under use_case (or pass --exchange-rate / exchange_rate=; 0 never stops)")
+        return float(self.use_case[key])
 
     # ---- data ----------------------------------------------------------------------
     def encode(self, frame: pd.DataFrame, *, what: str = "data") -> np.ndarray:
@@ -205,14 +228,28 @@ class Spec:
         else:
             numeric = pd.to_numeric(col, errors="coerce")
             values = np.array(numeric.to_numpy(dtype=np.float64, na_value=np.nan))  # writable
-            for bad in np.flatnonzero(numeric.isna().to_numpy() & col.notna().to_numpy()):
+            text = numeric.isna().to_numpy() & col.notna().to_numpy()
+            hint = ""
+            if text.any() and (f.is_discrete or (text.sum() >= 2 and text.sum() == col.notna().sum())):
+                hint = "; " + self._levels_hint(f, col)  # a column of categories: say the line that declares them
+            for bad in np.flatnonzero(text):
                 pos = int(bad)
-                issues[pos] = f"{what}: row {rows[pos]}, column {f.name!r}: {col.iloc[pos]!r} is not a number"
+                issues[pos] = f"{what}: row {rows[pos]}, column {f.name!r}: {col.iloc[pos]!r} is not a number{hint}"
         for pos, reason in self._value_issues(f, values, rows, what).items():
             issues.setdefault(pos, reason)
         if issues:
             values[list(issues)] = np.nan
         return values, issues
+
+    def _levels_hint(self, f: FeatureSpec, column: pd.Series) -> str:
+        """A column of text for a feature without levels: the values found and the line to add."""
+        found = found_levels(column)
+        order = " (in the order of the scale)" if f.type == "ordinal" else ""
+        where = f"features[{self.feature_names.index(f.name)}]"
+        if f.type == "continuous":
+            return (f"the column holds only text but is declared continuous; if it is a category, set type: "
+                    f"categorical and {levels_line(found)} under {where} in the spec")
+        return f"the spec declares no levels for this {f.type} feature: add {levels_line(found)}{order} under {where}"
 
     @staticmethod
     def _level_code(f: FeatureSpec, v: Any, what: str, row: Any) -> float:
@@ -269,12 +306,32 @@ class Spec:
             if y.isna().any():
                 raise DataError(f"{what}: target {self.target_name!r} has a non-numeric value in row {y.isna().idxmax()}")
             return y.to_numpy(dtype=np.float64)
-        classes = self.classes or sorted(series.unique().tolist())
+        classes = self.classes
+        if classes is None:  # never inferred from the data at hand: a slice with one class would flip labels
+            raise DataError(f"{what}: the spec declares no target.classes, so the class order is unknown; add "
+                            f"target.classes (e.g. classes: {json.dumps(_plain_values(found_levels(series)))}) "
+                            f"or use a model fitted on it (fitting fixes the order)")
         lookup = {c: i for i, c in enumerate(classes)} | {str(c): i for i, c in enumerate(classes)}
         unknown = [v for v in series.unique() if v not in lookup and str(v) not in lookup]
         if unknown:
             raise DataError(f"{what}: target {self.target_name!r} has value(s) {unknown[:3]} not in target.classes {classes}")
         return np.array([lookup.get(v, lookup.get(str(v))) for v in series], dtype=np.int64)
+
+    def with_classes_from(self, series: pd.Series) -> "Spec":
+        """This spec with ``target.classes`` fixed (sorted) from ``series``, the whole training target,
+        when the spec declares none; ``self`` when it does or the target is continuous. Fitting does
+        this once and stores the order with the model: it is never inferred from later data."""
+        if self.target_kind == "continuous" or self.classes is not None:
+            return self
+        classes = _plain_values(found_levels(series, limit=10_000))
+        data = self.to_dict()
+        data["target"] = dict(data["target"], classes=classes)
+        return self._replaced(data)
+
+    def _replaced(self, data: dict) -> "Spec":
+        spec = load_spec(data)
+        spec.source = self.source  # still the user's file in messages
+        return spec
 
     def to_dict(self) -> dict:
         """The spec as declared: a deep copy, so editing it never edits this spec."""
@@ -284,7 +341,7 @@ class Spec:
         """A new spec identical to this one but for ``use_case.kind`` (this one is left as it is)."""
         data = self.to_dict()
         data["use_case"] = dict(data.get("use_case") or {}, kind=kind)
-        return load_spec(data)
+        return self._replaced(data)
 
 
 def _read(source: PathLike | Mapping) -> tuple[dict, str]:
@@ -308,31 +365,61 @@ def _read(source: PathLike | Mapping) -> tuple[dict, str]:
     return data, label
 
 
-def load_spec(source: PathLike | Mapping) -> Spec:
+def load_spec(source: PathLike | Mapping, *, frame: pd.DataFrame | None = None) -> Spec:
     """Load and validate a spec from a YAML/JSON file or a mapping.
 
     Parameters
     ----------
     source : path or mapping
         A ``.yaml``/``.yml``/``.json`` file, or the already-parsed mapping.
+    frame : DataFrame, optional
+        The data the spec describes. When given, a problem about levels quotes the values
+        found in the data as the line to add (``levels: ["<=20", "20-50", ">50"]``).
 
     Raises
     ------
     SpecError
-        One line: ``FILE: key.path: problem``.
+        Every problem of the file, one line each: ``FILE: key.path: problem``.
     """
     data, label = _read(source)
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    if errors:
-        err = errors[0]
-        raise SpecError(f"{label}: {_key_path(err.absolute_path)}: {err.message}")
-    return _build(data, label)
+    if errors:  # every problem of the file in one run, one line each: the schema's, then the cross-key ones
+        lines = [_one_line(f"{label}: {_key_path(e.absolute_path)}: {e.message}") for e in errors]
+        try:
+            _build(data, label, frame)
+        except SpecError as exc:
+            lines += str(exc).splitlines()
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            pass  # too malformed for the cross-key checks; the schema's lines say why
+        raise SpecError("\n".join(dict.fromkeys(lines)))
+    return _build(data, label, frame)
 
 
-def _build(data: dict, label: str) -> Spec:
-    def fail(path: str, message: str) -> NoReturn:
-        raise SpecError(f"{label}: {path}: {message}")
+def _plain_values(values: Sequence[Any]) -> list:
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
+
+
+def levels_line(values: Sequence[Any]) -> str:
+    """The spec line that declares ``values`` as levels, e.g. ``levels: ["<=20", "20-50", ">50"]``."""
+    return "levels: " + json.dumps(_plain_values(values))
+
+
+def found_levels(column: pd.Series, limit: int = 20) -> list:
+    """The distinct non-missing values of ``column``, sorted (numbers as numbers), at most ``limit``."""
+    values = column.dropna().unique().tolist()
+    try:
+        values = sorted(values)
+    except TypeError:
+        values = sorted(values, key=str)
+    return values[:limit]
+
+
+def _build(data: dict, label: str, frame: pd.DataFrame | None = None) -> Spec:
+    problems: list[str] = []
+
+    def fail(path: str, message: str) -> None:
+        problems.append(_one_line(f"{label}: {path}: {message}"))
 
     target = dict(data["target"])
     groups = {k: float(v["shared_cost"]) for k, v in (data.get("groups") or {}).items()}
@@ -353,7 +440,11 @@ def _build(data: dict, label: str) -> Spec:
         if f["type"] == "binary" and f.get("levels") is not None and len(f["levels"]) != 2:
             fail(f"{where}.levels", f"a binary feature has 2 levels, got {len(f['levels'])}")
         if f["type"] == "categorical" and f.get("levels") is None:
-            fail(f"{where}.levels", "a categorical feature needs its levels")
+            if frame is not None and f["name"] in frame.columns:
+                hint = f"the data holds {levels_line(found_levels(frame[f['name']]))}; add that line under {f['name']!r}"
+            else:
+                hint = f"add e.g. levels: [\"a\", \"b\"] under {f['name']!r}, listing every value the column holds"
+            fail(f"{where}.levels", f"a categorical feature needs its levels: {hint}")
         features.append(
             FeatureSpec(
                 name=f["name"], type=f["type"], cost=float(f["cost"]), unit=f.get("unit"),
@@ -381,13 +472,15 @@ def _build(data: dict, label: str) -> Spec:
         if actions is None:
             fail("use_case.actions", "required when use_case.utility is given (it names the utility's rows)")
         u = use_case["utility"]
-        if len(u) != len(actions):
+        if actions is not None and len(u) != len(actions):
             fail("use_case.utility", f"has {len(u)} rows; expected {len(actions)}, one per action")
         for a, row in enumerate(u):
-            if len(row) != len(classes):
+            if classes is not None and len(row) != len(classes):
                 fail(f"use_case.utility[{a}]", f"has {len(row)} entries; expected {len(classes)}, one per class in target.classes")
     if target["kind"] == "binary" and target.get("classes") is not None and len(target["classes"]) != 2:
         fail("target.classes", f"a binary target has 2 classes, got {len(target['classes'])}")
+    if problems:
+        raise SpecError("\n".join(problems))
     return Spec(
         target=target, features=features, groups=groups, use_case=use_case,
         name=data.get("name"), description=data.get("description"), currency=data.get("currency"),

@@ -7,6 +7,7 @@ import click
 from acquire.cli.options import common, load_source, note
 from acquire.cli.render import table, to_json
 from acquire.predictors import PREDICTORS
+from acquire.exceptions import AcquireWarning
 from acquire.predictors.bayesian import ConvergenceWarning
 
 
@@ -49,9 +50,11 @@ def fit(dataset, data, spec_path, predictor, inference, draws, tune, out, holdou
         warnings.simplefilter("always", ConvergenceWarning)
         model = fit_model(frame, spec, predictor=predictor, seed=seed, holdout=holdout, predictor_params=params,
                           progress=lambda message: note(quiet, message))
-    for w in caught:
+    for w in caught:  # recorded to keep PyMC's chatter out; what the library says to the user is shown
         if issubclass(w.category, ConvergenceWarning):
             note(False, f"warning: {w.message}")
+        elif issubclass(w.category, AcquireWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     model.save(out)
     report = model.metrics.get("by_missingness", [])
     if fmt == "json":

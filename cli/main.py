@@ -40,9 +40,13 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 class InputError(click.ClickException):
-    """A user error: shown as one line, exit code 2."""
+    """A user error: one line per problem on stderr (a spec may have several), exit code 2."""
 
     exit_code = 2
+
+    def show(self, file=None) -> None:
+        for line in self.format_message().splitlines() or [""]:
+            click.echo(f"Error: {line}", err=True)
 
 
 class InternalError(click.ClickException):
@@ -92,7 +96,7 @@ class LazyGroup(click.Group):
             if os.environ.get("ACQUIRE_DEBUG"):
                 raise
             if isinstance(exc, AcquireError):
-                raise InputError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+                raise InputError(str(exc) or type(exc).__name__) from None
             if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
                 raise InputError(f"{exc.strerror}: {exc.filename}") from None
             if isinstance(exc, ValueError) and "null byte" in str(exc):  # os.stat on a path typed with a NUL

@@ -62,7 +62,7 @@ def load_source(dataset: str | None, data: str | None, spec: str | None, model: 
     if data is None:
         raise click.UsageError("give --dataset NAME, or --data FILE with --spec SPEC")
     frame = read_table(data)
-    return frame, (load_spec(spec) if spec is not None else None)
+    return frame, (load_spec(spec, frame=frame) if spec is not None else None)
 
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from acquire.cli.options import case_options, common, draws_option, REPLICATES, model_and_case
+from acquire.cli.options import case_options, common, draws_option, REPLICATES, model_and_case, note
 from acquire.cli.render import csv_text, ranking_table, to_json
 
 
@@ -34,6 +34,8 @@ def rank(dataset, model_dir, data, row, observed, case_json, objective, budget, 
     ranking = model.rank(case, case_id=row, objective=objective, budget=budget, exchange_rate=exchange_rate,
                          n_draws=draws, n_replicates=REPLICATES, seed=seed, method=method,
                          allow_after_decision=allow_after_decision)
+    if ranking.exchange_rate == 0 and ranking.candidates:
+        note(False, "Warning: exchange rate 0: the stop rule never fires; every test with any value is worth buying")
     if fmt == "json":
         click.echo(to_json(ranking.to_dict()))
     elif fmt == "csv":

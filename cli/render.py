@@ -69,7 +69,8 @@ def ranking_table(ranking, label: str) -> str:
     out = [f"Case {label}; observed: {observed}"]
     cur = d["current"]
     if "probabilities" in cur:
-        probs = ", ".join(f"P({k})={v:.3f}" for k, v in cur["probabilities"].items())
+        target = cur.get("target", "y")
+        probs = ", ".join(f"P({target}={k})={v:.3f}" for k, v in cur["probabilities"].items())
         line = f"Now: {probs}; entropy {cur['entropy']:.3f} nats"
         if "best_action" in cur:
             line += f"; best action: {cur['best_action']}"
@@ -89,7 +90,14 @@ def ranking_table(ranking, label: str) -> str:
                      formats=[None, ".2f", ".4g", ".2g", ".4g", ".4g", None]))
     out.append("")
     if d["stop"]:
+        from acquire.engine.pricing import NOT_WORTH
+
         out.append(f"Stop: {d['stop_reason']}.")
+        paid = [c for c in ranking.candidates if c.within_budget and c.cost > 0]
+        if d["stop_reason"] == NOT_WORTH and paid:
+            best = max(paid, key=lambda c: c.value / c.cost)
+            out.append(f"(The best, {best.feature}, would be worth its cost at an exchange rate below "
+                       f"{best.value / best.cost:.3g} {unit} per {money}.)")
     else:
         out.append(f"Next: order {d['recommendation']} (best value per cost with positive net value).")
     return "\n".join(out)

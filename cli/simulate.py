@@ -62,6 +62,10 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repea
         return
     click.echo(f"{sim.split['n_test']} held-out cases ({sim.split['n_train']} trained on each time); all tests: "
                f"{sim.metric} {sim.full_metric:.3f} at cost {sim.total_cost:g}")
+    money = spec.currency or "cost units"
+    for name, rate in sim.split.get("exchange_rates", {}).items():
+        unit = "utility" if name == "greedy_evsi" else "nats"
+        click.echo(f"stop rule of {name}: exchange rate {rate:g} {unit} per {money}")
     cols = ["policy", "normalized_auc", "auc_lo", "auc_hi", "mean_cost", "mean_cost_share", f"final_{sim.metric}",
             "cost_to_99pct"]
     rows = [[None if isinstance(v, float) and v != v else v for v in row] for row in sim.summary[cols].values.tolist()]

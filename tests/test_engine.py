@@ -53,7 +53,8 @@ class GaussianLinearWorld:
 
 def gaussian_spec(p):
     return load_spec({"target": {"name": "y", "kind": "continuous"},
-                      "features": [{"name": f"x{j}", "type": "continuous", "cost": 1.0} for j in range(p)]})
+                      "features": [{"name": f"x{j}", "type": "continuous", "cost": 1.0} for j in range(p)],
+                      "use_case": {"kind": "risk_prediction", "nats_per_cost": 0.0}})
 
 
 @pytest.mark.parametrize("observed, candidate, signal, noise", [
@@ -141,7 +142,8 @@ class DiscreteWorld:
 DISCRETE_SPEC = {
     "target": {"name": "y", "kind": "binary", "classes": [0, 1]},
     "features": [{"name": f"x{j}", "type": "binary", "cost": 1.0} for j in range(3)],
-    "use_case": {"kind": "treatment", "actions": ["wait", "treat"], "utility": [[0.0, -10.0], [-2.0, -3.0]]},
+    "use_case": {"kind": "treatment", "actions": ["wait", "treat"], "utility": [[0.0, -10.0], [-2.0, -3.0]],
+                 "nats_per_cost": 0.0, "cost_per_utility": 1e-12},
 }
 
 
@@ -188,7 +190,7 @@ def test_noise_and_determining_features():
 
 def test_evsi_is_zero_when_no_result_changes_the_action():
     spec = dict(DISCRETE_SPEC, use_case={"kind": "treatment", "actions": ["wait", "treat"],
-                                         "utility": [[0.0, -1.0], [-5.0, -6.0]]})  # waiting always wins
+                                         "utility": [[0.0, -1.0], [-5.0, -6.0]], "cost_per_utility": 1e-12})  # waiting always wins
     engine = ValueOfInformation(predictor=DiscreteWorld(), conditional=DiscreteWorld(), spec=load_spec(spec),
                                 objective="evsi", seed=0)
     ranking = engine.rank({})

@@ -35,11 +35,13 @@ spec_value = st.recursive(st.one_of(st.none(), st.booleans(), st.floats(allow_na
 
 @given(st.dictionaries(st.sampled_from(["target", "features", "groups", "use_case", "name", "extra"]), spec_value,
                        max_size=5))
-def test_any_spec_is_loaded_or_rejected_in_one_line(data):
+def test_any_spec_is_loaded_or_rejected_one_line_per_problem(data):
     try:
         load_spec(data)
     except AcquireError as exc:
-        assert "\n" not in str(exc) and str(exc)
+        lines = str(exc).splitlines()
+        assert lines and all(line.startswith("<spec>: ") for line in lines), lines
+        assert len(lines) == len(set(lines))
 
 
 option_value = st.one_of(st.text(max_size=12), st.integers(-5, 10**6).map(str), st.floats(allow_nan=True).map(str),

@@ -78,7 +78,8 @@ def test_exact_shapley_of_the_tree_game_equals_xgboost_treeshap(pima_model, pima
 
 XOR_SPEC = {"target": {"name": "y", "kind": "binary", "classes": [0, 1]},
             "features": [{"name": n, "type": "binary", "cost": 1.0} for n in ("a", "b", "noise")],
-            "use_case": {"kind": "treatment", "actions": ["wait", "treat"], "utility": [[0.0, -10.0], [-4.0, -4.0]]}}
+            "use_case": {"kind": "treatment", "actions": ["wait", "treat"], "utility": [[0.0, -10.0], [-4.0, -4.0]],
+                         "nats_per_cost": 0.0}}
 
 
 class XorWorld:

@@ -156,7 +156,8 @@ def test_cross_fitting_holds_every_case_out_once_per_repeat(pima):
     assert len(start) == 2 * len(frame)  # every row, once per repeat
     for r in (0, 1):
         assert sorted(start.loc[start["repeat"] == r, "row"]) == list(range(len(frame)))
-    assert sim.split == {"seed": 0, "repeats": 2, "n_train": 399, "n_test": 1064, "folds": 4}
+    assert sim.split == {"seed": 0, "repeats": 2, "n_train": 399, "n_test": 1064, "folds": 4,
+                         "exchange_rates": {"static": spec.exchange_rate("eig")}}
     assert 0.75 < sim.full_metric < 0.9
 
 

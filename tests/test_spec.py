@@ -56,7 +56,7 @@ def test_spec_errors_name_the_key_path(path, value, message):
     with pytest.raises(SpecError) as err:
         load_spec(with_change(path, value))
     assert message in str(err.value)
-    assert "\n" not in str(err.value)
+    assert all(line.startswith("<spec>: ") for line in str(err.value).splitlines())  # one line per problem
 
 
 def test_duplicate_and_target_names_are_rejected():
@@ -90,7 +90,7 @@ def test_encode_checks_values():
     np.testing.assert_array_equal(X, [[1.0, 2.0, 2.0], [np.nan, 3.0, 0.0]])
     cases = [
         (pd.DataFrame({"a": [11.0], "b": [1], "c": ["lo"]}), "row 0, column 'a': 11 is outside the spec's range [0, 10]"),
-        (pd.DataFrame({"a": [1.0], "b": ["x"], "c": ["lo"]}), "row 0, column 'b': 'x' is not a number"),
+        (pd.DataFrame({"a": [1.0, 1.0], "b": ["x", 2], "c": ["lo", "lo"]}), "row 0, column 'b': 'x' is not a number"),
         (pd.DataFrame({"a": [1.0], "b": [np.inf], "c": ["lo"]}), "column 'b': infinite value"),
         (pd.DataFrame({"a": [1.0], "b": [1], "c": ["max"]}), "column 'c': unknown level 'max'"),
         (pd.DataFrame({"a": [1.0], "c": ["lo"]}), "missing column(s) 'b'"),

@@ -89,6 +89,7 @@ def check_held_out(frame: pd.DataFrame, spec: Any, *, seed: int = 0, held_out: f
     of the rows, judge the model's predictions on the rest, and the data on every row."""
     from acquire.model import fit_model
 
+    spec = spec.with_classes_from(frame[spec.target_name])
     train, evaluate = split_for_check(frame, spec, seed, held_out)
     model = fit_model(train, spec, seed=seed, holdout=0, progress=progress)
     return check(model, frame, use_case=use_case, seed=seed, checks=checks, eval_frame=evaluate)

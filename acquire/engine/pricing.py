@@ -126,10 +126,11 @@ class Decision:
 
 
 def decide(value: np.ndarray, cost: np.ndarray, candidate: np.ndarray, *, exchange_rate: float,
-           budget: float | None) -> Decision:
+           budget: float | np.ndarray | None) -> Decision:
     """Net values, order and the stop rule for ``(n, U)`` values and prices.
 
-    ``candidate[i, u]`` says whether candidate ``u`` can be ordered for case ``i`` at all.
+    ``candidate[i, u]`` says whether candidate ``u`` can be ordered for case ``i`` at all;
+    ``budget`` is the money left, one number for every case or ``(n, 1)``, one per case.
 
     Examples
     --------

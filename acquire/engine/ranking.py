@@ -419,6 +419,7 @@ class ValueOfInformation:
         else:
             classes = self.spec.classes or list(range(p.size))
             out = {
+                "target": self.spec.target_name,
                 "probabilities": {str(c): float(v) for c, v in zip(classes, p)},
                 "entropy": float(entropy(p[None, :].astype(np.float64))[0]),
             }

@@ -15,8 +15,11 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+import warnings
+
+from acquire.engine.pricing import NOT_WORTH
 from acquire.engine.ranking import BatchRanking
-from acquire.exceptions import AcquireError, DataError
+from acquire.exceptions import AcquireError, AcquireWarning, DataError
 
 __all__ = ["rank_frame", "NextTestTransformer", "NEXT_COLUMNS", "LONG_COLUMNS"]
 
@@ -88,6 +91,7 @@ def rank_frame(model: Any, frame: pd.DataFrame, *, observed: Sequence[str] | Non
         X[:, hide] = np.nan
     good = np.array([i not in problems for i in range(len(frame))], dtype=bool)
     batch = ranker.rank_batch(X, rows=good)
+    warn_if_stop_rule_degenerate(batch, good, ranker.rate, spec.exchange_rate_key(objective))
     if view == "next":
         return _next_view(frame, batch, problems)
     long = _long_view(batch)
@@ -95,6 +99,22 @@ def rank_frame(model: Any, frame: pd.DataFrame, *, observed: Sequence[str] | Non
     long.insert(0, "row", index[long.pop("position").to_numpy()] if len(long) else long.pop("position"))
     long.attrs["errors"] = [{"row": index[i], "reason": r} for i, r in problems.items()]
     return long
+
+
+def warn_if_stop_rule_degenerate(batch: BatchRanking, rows: np.ndarray, rate: float, key: str) -> None:
+    """Warn when the exchange rate, not the cases, decides every stop: at rate 0 the stop rule can
+    never fire; and when no row with a test left has one worth its cost, it fired for all of them."""
+    open_rows = rows & batch.candidate.any(axis=1)
+    if not open_rows.any():
+        return
+    if rate == 0:
+        warnings.warn(f"exchange rate 0 (use_case.{key}): the stop rule never fires; every test with any value "
+                      f"is worth buying", AcquireWarning, stacklevel=3)
+    elif open_rows.sum() >= 2 and (batch.decision.stop_reason[open_rows] == NOT_WORTH).all():
+        best = np.nanmax(np.where(batch.candidate, batch.estimate.value / np.maximum(batch.cost, 1e-300), np.nan)[open_rows])
+        warnings.warn(f"at exchange rate {rate:g} (use_case.{key}) no test is worth its cost for any of the "
+                      f"{int(open_rows.sum())} rows (the stop rule always fires); the best test of any row breaks "
+                      f"even at {best:.3g}", AcquireWarning, stacklevel=3)
 
 
 def _long_view(batch: BatchRanking) -> pd.DataFrame:

@@ -1,0 +1,174 @@
+"""A user's own CSV and spec: every problem in one run, class order fixed at fit, no silent defaults."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import acquire
+from acquire import load_spec
+from acquire.cli.main import cli
+from acquire.exceptions import AcquireWarning, DataError, SpecError
+from acquire.pipeline import rank_frame
+from acquire.simulate import simulate
+
+SPEC = {
+    "target": {"name": "outcome", "kind": "binary"},
+    "features": [
+        {"name": "age_band", "type": "ordinal", "cost": 0.0, "levels": ["<=20", "20-50", ">50"]},
+        {"name": "marker", "type": "continuous", "cost": 1.0},
+        {"name": "site", "type": "categorical", "cost": 0.5, "levels": ["A", "B"]},
+    ],
+    "use_case": {"kind": "risk_prediction", "nats_per_cost": 0.01},
+}
+
+
+def user_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    marker = rng.normal(size=n)
+    return pd.DataFrame({
+        "age_band": rng.choice(["<=20", "20-50", ">50"], n), "marker": marker, "site": rng.choice(["A", "B"], n),
+        "outcome": np.where(marker + 0.5 * rng.normal(size=n) > 0, "died", "alive"),
+    })
+
+
+def spec_with(**changes) -> dict:
+    spec = json.loads(json.dumps(SPEC))
+    for key, value in changes.items():
+        node, *path = key.split("__")
+        target = spec[node]
+        for part in path[:-1]:
+            target = target[int(part)] if part.isdigit() else target[part]
+        last = path[-1] if path else None
+        if last is None:
+            spec[node] = value
+        elif value is None:
+            target.pop(int(last) if last.isdigit() else last)
+        else:
+            target[int(last) if last.isdigit() else last] = value
+    return spec
+
+
+def write(tmp_path, spec: dict, frame: pd.DataFrame) -> tuple[str, str]:
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    frame.to_csv(tmp_path / "cases.csv", index=False)
+    return str(tmp_path / "spec.yaml"), str(tmp_path / "cases.csv")
+
+
+# ---- spec and labels ---------------------------------------------------------------------
+
+def test_every_spec_problem_is_reported_in_one_run_one_line_each(tmp_path):
+    spec = spec_with(features__1__cost=-1, features__2__levels=None,
+                     use_case={"kind": "treatment", "actions": ["wait", "treat"], "utility": [[1, 0], [0, 1]]})
+    spec_path, data_path = write(tmp_path, spec, user_frame())
+    result = CliRunner().invoke(cli, ["fit", "--data", data_path, "--spec", spec_path, "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert all(line.startswith("Error: spec.yaml: ") for line in lines), lines
+    assert any("features[1].cost: -1 is less than the minimum of 0" in line for line in lines)
+    assert any("features[2].levels" in line and 'levels: ["A", "B"]' in line for line in lines)  # the data's values
+    assert any("target.classes: required when use_case.utility is given" in line for line in lines)
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_text_column_without_levels_gets_the_line_to_add():
+    spec = load_spec(spec_with(features__0__levels=None))
+    with pytest.raises(DataError) as err:
+        spec.encode(user_frame())
+    message = str(err.value)
+    assert "column 'age_band'" in message and "\n" not in message
+    assert 'add levels: ["20-50", "<=20", ">50"] (in the order of the scale) under features[0]' in message
+    without = load_spec(spec_with(features__2__levels=None, features__2__type="continuous"))
+    with pytest.raises(DataError, match=r"declared continuous; if it is a category, set type: categorical and "
+                                        r'levels: \["A", "B"\] under features\[2\]'):
+        without.encode(user_frame())
+
+
+def test_class_order_is_fixed_at_fit_and_never_read_from_later_data(tmp_path):
+    frame = user_frame()
+    spec = load_spec(SPEC)  # no target.classes
+    with pytest.raises(DataError, match="declares no target.classes"):
+        spec.encode_target(frame["outcome"])
+    with pytest.warns(AcquireWarning, match=r"class order \['alive', 'died'\]"):
+        model = acquire.fit_model(frame, spec, seed=0, holdout=0)
+    assert model.spec.classes == ["alive", "died"]
+    model.save(tmp_path / "m")
+    again = acquire.load_model(tmp_path / "m")
+    only_died = frame[frame["outcome"] == "died"]
+    np.testing.assert_array_equal(again.spec.encode_target(only_died["outcome"]), 1)  # a one-class slice: no flip
+    only_alive = frame[frame["outcome"] == "alive"]
+    np.testing.assert_array_equal(again.spec.encode_target(only_alive["outcome"]), 0)
+
+
+def test_rank_prints_class_names(tmp_path):
+    spec_path, data_path = write(tmp_path, spec_with(target={"name": "outcome", "kind": "binary",
+                                                             "classes": ["alive", "died"]}), user_frame())
+    assert CliRunner().invoke(cli, ["fit", "-q", "--data", data_path, "--spec", spec_path,
+                                    "--out", str(tmp_path / "m")]).exit_code == 0
+    result = CliRunner().invoke(cli, ["rank", "-q", "--model", str(tmp_path / "m"), "--data", data_path, "--row", "0",
+                                      "--observed", "age_band"])
+    assert result.exit_code == 0, result.output
+    assert "P(outcome=alive)=" in result.output and "P(outcome=died)=" in result.output
+    assert "P(0)" not in result.output
+
+
+# ---- defaults that silently do nothing -------------------------------------------------------
+
+def test_a_spec_without_an_exchange_rate_is_refused_naming_the_key(tmp_path):
+    spec = spec_with(use_case={"kind": "risk_prediction"})
+    frame = user_frame()
+    with pytest.raises(SpecError, match=r"use_case.nats_per_cost is not set"):
+        simulate(frame, load_spec(spec), ["greedy", "all"], max_cases=5, n_boot=10)
+    spec_path, data_path = write(tmp_path, spec, frame)
+    result = CliRunner().invoke(cli, ["simulate", "-q", "--data", data_path, "--spec", spec_path])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "use_case.nats_per_cost is not set" in result.output
+    model = acquire.fit_model(frame, load_spec(spec_with(target={"name": "outcome", "kind": "binary",
+                                                                 "classes": ["alive", "died"]},
+                                                         use_case={"kind": "treatment", "actions": ["wait", "treat"],
+                                                                   "utility": [[0, -10], [-2, -3]]})), holdout=0)
+    with pytest.raises(SpecError, match=r"use_case.cost_per_utility is not set"):
+        model.rank({"age_band": "<=20"}, objective="evsi")
+    assert model.rank({"age_band": "<=20"}, exchange_rate=0.0).exchange_rate == 0.0  # an explicit rate is used
+
+
+def test_a_rate_that_decides_every_stop_is_warned_about():
+    frame = user_frame()
+    never = load_spec(spec_with(use_case={"kind": "risk_prediction", "nats_per_cost": 0.0}))
+    with pytest.warns(AcquireWarning, match="every case bought every test"):
+        sim = simulate(frame, never, ["greedy"], max_cases=20, n_boot=10)
+    assert sim.split["exchange_rates"] == {"greedy": 0.0}
+    always = load_spec(spec_with(use_case={"kind": "risk_prediction", "nats_per_cost": 50.0}))
+    with pytest.warns(AcquireWarning, match="no paid test was worth its cost for any case"):
+        simulate(frame, always, ["greedy"], max_cases=20, n_boot=10)
+    fine = load_spec(spec_with(use_case={"kind": "risk_prediction", "nats_per_cost": 0.05}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AcquireWarning)
+        simulate(frame, fine, ["greedy"], max_cases=20, n_boot=10)  # some cases stop, some buy: no warning
+    model = acquire.fit_model(frame, always, holdout=0)
+    cases = frame.drop(columns="outcome").head(5).assign(marker=np.nan)
+    with pytest.warns(AcquireWarning, match=r"no test is worth its cost for any of the 5 rows.*breaks even at"):
+        rank_frame(model, cases)
+    with pytest.warns(AcquireWarning, match="exchange rate 0"):
+        rank_frame(model, cases, exchange_rate=0.0)
+
+
+def test_rank_says_the_rate_in_use_and_where_a_stop_would_turn(tmp_path):
+    spec = spec_with(target={"name": "outcome", "kind": "binary", "classes": ["alive", "died"]},
+                     use_case={"kind": "risk_prediction", "nats_per_cost": 50.0})
+    spec_path, data_path = write(tmp_path, spec, user_frame())
+    assert CliRunner().invoke(cli, ["fit", "-q", "--data", data_path, "--spec", spec_path,
+                                    "--out", str(tmp_path / "m")]).exit_code == 0
+    args = ["rank", "-q", "--model", str(tmp_path / "m"), "--data", data_path, "--row", "0", "--observed", "age_band"]
+    result = CliRunner().invoke(cli, args)
+    assert "exchange rate 50 nats per cost units" in result.output
+    assert "Stop: no affordable candidate has positive net value." in result.output
+    assert "(The best, marker, would be worth its cost at an exchange rate below" in result.output
+    zero = CliRunner().invoke(cli, args + ["--exchange-rate", "0"])
+    assert "Warning: exchange rate 0: the stop rule never fires" in zero.output
