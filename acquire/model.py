@@ -7,6 +7,7 @@ and ``metrics.json``. Loading checks every checksum first and never executes cod
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import warnings
@@ -33,6 +34,8 @@ __all__ = ["Model", "fit_model", "load_model"]
 FORMAT = "acquire-model"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+TRAINING_ROWS = "training_rows.json"  # fingerprints of the rows the model was fitted on (optional)
+FINGERPRINT = "sha256-64 of float64 features + target"
 
 
 class Model:
@@ -48,11 +51,22 @@ class Model:
         Held-out calibration at several missingness levels (see :func:`fit_model`).
     """
 
-    def __init__(self, spec: Spec, predictor: Predictor, conditional, metrics: dict | None = None):
+    def __init__(self, spec: Spec, predictor: Predictor, conditional, metrics: dict | None = None,
+                 training_rows: np.ndarray | None = None):
         self.spec = spec
         self.predictor = predictor
         self.conditional = conditional
         self.metrics = metrics or {}
+        self.training_rows = training_rows
+
+    def trained_on(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """Which rows of ``frame`` (features and target, as encoded) the model was fitted on: a boolean
+        per row, from the fingerprint stored at fit; None when the model holds no fingerprint."""
+        if self.training_rows is None:
+            return None
+        X = self.spec.encode_rows(frame, what="data")[0]
+        y = self.spec.encode_target(frame[self.spec.target_name]) if self.spec.target_name in frame.columns else None
+        return np.isin(row_fingerprints(X, y), self.training_rows)
 
     def ranker(self, **params: Any) -> ValueOfInformation:
         """A :class:`ValueOfInformation` engine over this model; ``params`` go to its constructor."""
@@ -69,6 +83,9 @@ class Model:
             (tmp / "spec.json").write_text(strict_json.dumps(self.spec.to_dict(), indent=2), "utf-8")
             (tmp / "conditional.json").write_text(strict_json.dumps(self.conditional.to_dict()), "utf-8")
             (tmp / "metrics.json").write_text(strict_json.dumps(self.metrics, indent=2), "utf-8")
+            if self.training_rows is not None:
+                (tmp / TRAINING_ROWS).write_text(strict_json.dumps(
+                    {"hash": FINGERPRINT, "rows": [f"{v:016x}" for v in self.training_rows]}), "utf-8")
             predictor_meta = self.predictor.save(tmp)
             files = sorted(p.name for p in tmp.iterdir())
             manifest = {
@@ -83,6 +100,15 @@ class Model:
     def __repr__(self) -> str:
         return (f"<acquire.Model {self.spec.name or ''}: {self.predictor.name} predictor of {self.spec.target_name!r} "
                 f"({self.spec.target_kind}) over {len(self.spec.features)} features>")
+
+
+def row_fingerprints(X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+    """A 64-bit fingerprint per row: the first 8 bytes of SHA-256 over the row's encoded features
+    (float64, NaN canonical) and target. Only these hashes are stored, never the rows."""
+    X = np.where(np.isnan(X), np.nan, X).astype("<f8")  # one NaN bit pattern
+    target = np.zeros(len(X), "<f8") if y is None else np.asarray(y, dtype="<f8")
+    return np.array([int.from_bytes(hashlib.sha256(row.tobytes() + t.tobytes()).digest()[:8], "little")
+                     for row, t in zip(X, target)], dtype=np.uint64)
 
 
 def _versions() -> dict:
@@ -150,7 +176,7 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
         conditional = GaussianCopula().fit(X, discrete)
     else:
         conditional = ClassConditionalCopula().fit(X, discrete, y, n_classes)
-    return Model(spec, fitted, conditional, metrics)
+    return Model(spec, fitted, conditional, metrics, training_rows=np.unique(row_fingerprints(X, y)))
 
 
 def load_model(directory: PathLike) -> Model:
@@ -198,6 +224,15 @@ def load_model(directory: PathLike) -> Model:
     if predictor_cls is None:
         raise ModelError(f"{directory}: unknown predictor {meta.get('name')!r}; this acquire knows {', '.join(PREDICTORS)}")
     predictor = predictor_cls.load(directory, meta)
+    training_rows = None
+    if TRAINING_ROWS in files:
+        try:
+            stored = json.loads((directory / TRAINING_ROWS).read_text("utf-8"))
+            training_rows = np.array([int(h, 16) for h in stored["rows"]], dtype=np.uint64)
+            if stored.get("hash") != FINGERPRINT or (len(training_rows) and min(len(h) for h in stored["rows"]) != 16):
+                raise ValueError("unknown fingerprint")
+        except (KeyError, TypeError, ValueError, AttributeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{directory}/{TRAINING_ROWS}: malformed training-row fingerprint ({exc})") from None
     if predictor.n_features_in_ != len(spec.features) or conditional.n_features_ != len(spec.features):
         raise ModelError(f"{directory}: the predictor, conditional model and spec disagree on the number of features")
-    return Model(spec, predictor, conditional, metrics)
+    return Model(spec, predictor, conditional, metrics, training_rows=training_rows)

@@ -40,8 +40,9 @@ def check(dataset, model_dir, data, use_case, strict, report_dir, fmt, seed, qui
     if model_dir is not None:
         if data is None:
             raise click.UsageError("--model needs --data FILE (cases with the target)")
-        # new data: judge the predictions on all of it
-        report = run(load_model(model_dir), load_source(None, data, None)[0], use_case=use_case, seed=seed)
+        # the model's predictions are cross-fitted when the data holds rows it was fitted on (fingerprint)
+        report = run(load_model(model_dir), load_source(None, data, None)[0], use_case=use_case, seed=seed,
+                     progress=lambda m: note(quiet, m))
     else:
         frame, spec = load_source(dataset, None, None)
         report = check_held_out(frame, spec, seed=seed, use_case=use_case, progress=lambda m: note(quiet, f"{dataset}: {m}"))
@@ -52,6 +53,8 @@ def check(dataset, model_dir, data, use_case, strict, report_dir, fmt, seed, qui
     else:
         frame_ = report.to_frame()
         click.echo(f"Alignment check for use case {report.use_case!r}: {len(frame_)} finding(s)")
+        if report.protocol:
+            click.echo(report.protocol)
         if len(frame_):
             click.echo(table(frame_[["severity", "id", "features"]].values.tolist(), ["severity", "check", "features"],
                              "lll"))

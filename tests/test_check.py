@@ -131,7 +131,9 @@ def test_randomized_treatment_in_pbc_does_not_reverse():
 def test_report_folder_has_table_first_and_a_figure_per_finding(kidney_report, tmp_path):
     out = kidney_report.write(tmp_path / "report")
     text = (out / "report.md").read_text()
-    assert text.splitlines()[2].startswith("| # | severity |")  # the findings table comes first
+    lines = text.splitlines()
+    assert "cross-fitted" in lines[2]  # how the predictions were judged, in words, then the findings table
+    assert lines[4].startswith("| # | severity |")
     figures = sorted(p.name for p in out.glob("*.png"))
     assert len(figures) >= 3 and any("treatment_confounding" in f for f in figures)
     for name in figures:

@@ -40,7 +40,8 @@ def test_model_directory_round_trip(pima_model, pima_model_dir):
     case = {"age": 50, "bmi": 33.0}
     assert loaded.rank(case).to_dict() == pima_model.rank(case).to_dict()
     manifest = json.loads((pima_model_dir / "manifest.json").read_text())
-    assert set(manifest["files"]) == {"conditional.json", "metrics.json", "predictor.ubj", "spec.json"}
+    assert set(manifest["files"]) == {"conditional.json", "metrics.json", "predictor.ubj", "spec.json",
+                                      "training_rows.json"}
     assert not any(p.suffix in {".pkl", ".pickle", ".joblib"} for p in pima_model_dir.iterdir())
 
 

@@ -172,3 +172,53 @@ def test_rank_says_the_rate_in_use_and_where_a_stop_would_turn(tmp_path):
     assert "(The best, marker, would be worth its cost at an exchange rate below" in result.output
     zero = CliRunner().invoke(cli, args + ["--exchange-rate", "0"])
     assert "Warning: exchange rate 0: the stop rule never fires" in zero.output
+
+
+# ---- the checker's protocol --------------------------------------------------------------------
+
+def noise_file(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+    """Labels independent of every feature: any AUROC above 0.5 is the model remembering its rows."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(n, 5)), columns=[f"lab{j}" for j in range(5)])
+    frame["sex"] = rng.choice(["F", "M"], n)
+    frame["outcome"] = rng.choice(["no", "yes"], n)
+    spec = {"target": {"name": "outcome", "kind": "binary", "classes": ["no", "yes"]},
+            "features": [{"name": "sex", "type": "categorical", "cost": 0, "levels": ["F", "M"], "sensitive": True}]
+            + [{"name": f"lab{j}", "type": "continuous", "cost": 1.0} for j in range(5)],
+            "use_case": {"kind": "risk_prediction", "nats_per_cost": 0.0001}}
+    return frame, spec
+
+
+def test_the_model_folder_stores_a_fingerprint_of_its_training_rows(tmp_path):
+    frame, spec = noise_file()
+    model = acquire.fit_model(frame.iloc[:400], load_spec(spec), holdout=0)
+    model.save(tmp_path / "m")
+    stored = json.loads((tmp_path / "m" / "training_rows.json").read_text())
+    assert len(stored["rows"]) == 400 and "lab0" not in json.dumps(stored)  # hashes only, never values
+    loaded = acquire.load_model(tmp_path / "m")
+    trained = loaded.trained_on(frame)
+    assert trained[:400].all() and not trained[400:].any()
+    changed = frame.iloc[:400].assign(lab0=frame["lab0"].iloc[:400] + 1e-9)  # one value differs: another row
+    assert not loaded.trained_on(changed).any()
+
+
+def test_check_on_the_training_file_cross_fits_the_prediction_checks(tmp_path):
+    frame, spec = noise_file()
+    model = acquire.fit_model(frame, load_spec(spec), holdout=0, predictor_params={"n_estimators": 400, "max_depth": 6})
+    from acquire.checks import check
+
+    report = check(model, frame, checks=["testing_burden"], seed=0)
+    assert "600 of the 600 rows trained the model" in report.protocol and "cross-fitted: 5 models" in report.protocol
+    burden = next(f for f in report.findings if f.id == "testing_burden")
+    assert burden.evidence["auroc"] < 0.62  # noise labels: no model can rank them on rows it did not see
+    as_given = acquire.Model(model.spec, model.predictor, model.conditional)  # no fingerprint: judged in-sample
+    with pytest.warns(AcquireWarning, match="no training-row fingerprint"):
+        naive = check(as_given, frame, checks=["testing_burden"], seed=0)
+    assert next(f for f in naive.findings if f.id == "testing_burden").evidence["auroc"] > 0.8  # what it hid
+    assert "optimistic" in naive.protocol
+    spec_path, data_path = write(tmp_path, spec, frame)
+    model.save(tmp_path / "m")
+    result = CliRunner().invoke(cli, ["check", "--model", str(tmp_path / "m"), "--data", data_path, "--format", "json",
+                                      "-q"])
+    assert result.exit_code == 0, result.output
+    assert "cross-fitted" in json.loads(result.output)["protocol"]

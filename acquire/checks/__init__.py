@@ -26,6 +26,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from acquire.checks import burden as burden_module
+from acquire.checks import objectives as objectives_module
+from acquire.checks import proxy_target as proxy_target_module
 from acquire.checks.burden import testing_burden
 from acquire.checks.leakage import leaky_features
 from acquire.checks.objectives import objective_disagreement
@@ -33,7 +36,7 @@ from acquire.checks.proxy_target import proxy_target
 from acquire.checks.report import SEVERITIES, CheckReport, Finding
 from acquire.checks.sensitive import sensitive_proxies
 from acquire.checks.treatment import treatment_confounding
-from acquire.exceptions import AcquireError
+from acquire.exceptions import AcquireError, AcquireWarning
 
 __all__ = ["CHECKS", "CheckReport", "Finding", "check", "check_held_out", "split_for_check"]
 
@@ -43,15 +46,29 @@ CHECKS: dict[str, Callable[..., list[Finding]]] = {"leaky_features": leaky_featu
           "testing_burden": testing_burden, "objective_disagreement": objective_disagreement}
 USE_CASES = ("risk_prediction", "benchmarking", "treatment")
 ON_PREDICTIONS = ("proxy_target", "testing_burden", "objective_disagreement")  # judge the model, not the data
+#: the prediction checks in two parts: collect (per-row results of one model) and judge (the findings)
+PREDICTION_PARTS = {"proxy_target": proxy_target_module, "testing_burden": burden_module,
+                    "objective_disagreement": objectives_module}
+FOLDS = 5
 
 
 def check(model: Any, frame: pd.DataFrame, *, use_case: str | None = None, seed: int = 0,
-          checks: list[str] | None = None, eval_frame: pd.DataFrame | None = None) -> CheckReport:
+          checks: list[str] | None = None, eval_frame: pd.DataFrame | None = None, folds: int = FOLDS,
+          progress: Callable[[str], None] | None = None) -> CheckReport:
     """Run the alignment checks (all by default) on ``frame`` (cases with the target) with the fitted ``model``.
 
-    The checks that judge the model's predictions use ``eval_frame`` (cases the model was not fitted
-    on) when given; the data checks always use all of ``frame``. ``use_case`` overrides the spec's
-    use case for this check only: ``model`` and its spec are not modified.
+    The data checks use all of ``frame``. The checks that judge the model's predictions
+    (:data:`ON_PREDICTIONS`) never judge it on rows it was fitted on:
+
+    - with ``eval_frame`` (cases the model was not fitted on, as :func:`check_held_out` passes),
+      they judge the model on those;
+    - else, when the model's training-row fingerprint (stored at fit) finds rows of ``frame`` among
+      its training rows, they are cross-fitted: ``folds`` models of the same kind, each refitted
+      without the fold of rows it judges;
+    - else (no overlap, or an old model without a fingerprint, which the report says) the model as given.
+
+    The report's ``protocol`` says which, in words. ``use_case`` overrides the spec's use case for
+    this check only: ``model`` and its spec are not modified.
 
     Examples
     --------
@@ -72,15 +89,89 @@ def check(model: Any, frame: pd.DataFrame, *, use_case: str | None = None, seed:
             raise AcquireError(f"use case must be one of {', '.join(USE_CASES)}, got {use_case!r}")
         from acquire.model import Model
 
-        model = Model(model.spec.with_use_case(use_case), model.predictor, model.conditional, model.metrics)
-    eval_frame = frame if eval_frame is None else eval_frame
-    for data in (frame, eval_frame):
+        model = Model(model.spec.with_use_case(use_case), model.predictor, model.conditional, model.metrics,
+                      training_rows=getattr(model, "training_rows", None))
+    for data in (frame, eval_frame if eval_frame is not None else frame):
         if model.spec.target_name not in data.columns:
             raise AcquireError(f"the data has no target column {model.spec.target_name!r}; the checks need outcomes")
+    say = progress or (lambda message: None)
+    fold_models, fold_of, protocol = None, None, ""
+    if eval_frame is not None:
+        protocol = (f"The model was fitted on other rows; its predictions are judged on {len(eval_frame)} held-out "
+                    f"rows, the data on all {len(frame)}.")
+    elif any(n in ON_PREDICTIONS for n in names):
+        fold_models, fold_of, protocol = _cross_fit(model, frame, folds, seed, say)
+    eval_frame = frame if eval_frame is None else eval_frame
     rng = np.random.default_rng(seed)
-    findings = [f for n in names for f in CHECKS[n](model, eval_frame if n in ON_PREDICTIONS else frame, rng)]
+    findings = []
+    for n in names:
+        say(f"check {n}...")
+        if n in ON_PREDICTIONS and fold_models is not None and fold_of is not None:
+            findings += _cross_fitted(PREDICTION_PARTS[n], model.spec, frame, fold_models, fold_of, rng)
+        else:
+            findings += CHECKS[n](model, eval_frame if n in ON_PREDICTIONS else frame, rng)
     findings.sort(key=lambda f: -SEVERITIES.index(f.severity))
-    return CheckReport(findings, model.spec.use_case.get("kind", "risk_prediction"))
+    return CheckReport(findings, model.spec.use_case.get("kind", "risk_prediction"), protocol)
+
+
+def _cross_fit(model: Any, frame: pd.DataFrame, folds: int, seed: int, say: Callable[[str], None]):
+    """(fold models or None, fold of each row or None, the protocol in words) for judging ``model``'s
+    predictions on ``frame``: refit per fold when ``frame`` holds rows the model was fitted on."""
+    import inspect
+    import warnings
+
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    from acquire.model import fit_model
+
+    trained = model.trained_on(frame) if hasattr(model, "trained_on") else None
+    if trained is None:
+        warnings.warn("the model holds no training-row fingerprint (fitted by an older acquire): if these rows "
+                      "trained it, the prediction checks are optimistic; refit it to let check cross-fit",
+                      AcquireWarning, stacklevel=3)
+        return None, None, ("The model holds no training-row fingerprint, so whether these rows trained it is "
+                            "unknown; its predictions are judged as given (optimistic if they did).")
+    if not trained.any():
+        return None, None, f"None of the {len(frame)} rows trained the model; its predictions are judged as given."
+    spec = model.spec
+    y = spec.encode_target(frame[spec.target_name])
+    classify = spec.target_kind != "continuous" and np.bincount(y).min() >= folds
+    splitter = (StratifiedKFold if classify else KFold)(n_splits=folds, shuffle=True, random_state=seed)
+    fold_of = np.empty(len(frame), dtype=np.int64)
+    predictor = model.predictor
+    params = {k: getattr(predictor, k) for k in inspect.signature(type(predictor).__init__).parameters
+              if k not in ("self", "seed", "progressbar") and hasattr(predictor, k)}
+    models = []
+    for k, (train, test) in enumerate(splitter.split(frame, y if classify else None)):
+        fold_of[test] = k
+        say(f"cross-fitting: model {k + 1} of {folds} without the rows it judges...")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AcquireWarning)
+            models.append(fit_model(frame.iloc[train], spec, predictor=predictor.name, seed=seed + k, holdout=0,
+                                    predictor_params=params))
+    protocol = (f"{int(trained.sum())} of the {len(frame)} rows trained the model, so its predictions are "
+                f"cross-fitted: {folds} models of the same kind, each refitted without the fold of rows it judges "
+                f"(the data checks use all rows).")
+    return models, fold_of, protocol
+
+
+def _cross_fitted(part: Any, spec: Any, frame: pd.DataFrame, models: list, fold_of: np.ndarray,
+                  rng: np.random.Generator) -> list[Finding]:
+    """One prediction check with every sampled row judged by the model that did not see it."""
+    from acquire.checks._stats import sample_rows
+
+    positions = sample_rows(pd.DataFrame(index=np.arange(len(frame))), part.SAMPLE, rng).index.to_numpy()
+    rows = frame.iloc[positions]
+    got: dict[str, np.ndarray] = {}
+    for k, fold_model in enumerate(models):
+        mine = np.flatnonzero(fold_of[positions] == k)
+        if not mine.size:
+            continue
+        for key, values in part.collect(fold_model, rows.iloc[mine], rng).items():
+            if key not in got:
+                got[key] = np.empty((len(rows),) + values.shape[1:], dtype=values.dtype)
+            got[key][mine] = values
+    return part.judge(spec, rows, got, rng)
 
 
 def check_held_out(frame: pd.DataFrame, spec: Any, *, seed: int = 0, held_out: float = 0.3, use_case: str | None = None,
@@ -92,7 +183,7 @@ def check_held_out(frame: pd.DataFrame, spec: Any, *, seed: int = 0, held_out: f
     spec = spec.with_classes_from(frame[spec.target_name])
     train, evaluate = split_for_check(frame, spec, seed, held_out)
     model = fit_model(train, spec, seed=seed, holdout=0, progress=progress)
-    return check(model, frame, use_case=use_case, seed=seed, checks=checks, eval_frame=evaluate)
+    return check(model, frame, use_case=use_case, seed=seed, checks=checks, eval_frame=evaluate, progress=progress)
 
 
 def split_for_check(frame: pd.DataFrame, spec: Any, seed: int = 0, held_out: float = 0.3):

@@ -38,6 +38,13 @@ def bootstrap_ci(statistic: Callable[[np.ndarray], float], n: int, rng: np.rando
     return value, float(lo), float(hi)
 
 
+def sample_rows(frame: Any, n: int | None, rng: np.random.Generator) -> Any:
+    """A seeded sample of at most ``n`` rows of ``frame``, in their order (all rows when ``n`` is None)."""
+    if n is None:
+        return frame
+    return frame.iloc[np.sort(rng.choice(len(frame), min(n, len(frame)), replace=False))]
+
+
 def risk_of(kind: str, pred: np.ndarray) -> np.ndarray:
     """What a model ranks cases by, from predictive distributions (n, K): P(last class) for a
     classifier, the predicted mean for a continuous target."""

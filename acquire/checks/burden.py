@@ -68,24 +68,42 @@ def _slices(spec: Any, X: np.ndarray, min_slice: int) -> dict[str, np.ndarray]:
     return {k: m for k, m in out.items() if m.sum() >= min_slice}
 
 
-def testing_burden(model: Any, frame: pd.DataFrame, rng: np.random.Generator, n_cases: int = 600,
-                   min_slice: int = 30, min_drop: float = 0.1, min_gap: float = 0.5,
-                   min_events: int = 10) -> list[Finding]:
+#: rows judged: a seeded sample of the data (the greedy run is the check's cost)
+SAMPLE = 600
+
+
+def collect(model: Any, frame: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Per row of ``frame``: the greedy policy's test cost and number of priced tests from nothing
+    observed, and its final predictive distribution (every case stepped together)."""
     from acquire.policies import make_policy
     from acquire.simulate import run_policy
 
     spec = model.spec
-    X_all = spec.encode(frame)
-    y_all = spec.encode_target(frame[spec.target_name])
-    rows = np.sort(rng.choice(len(X_all), min(n_cases, len(X_all)), replace=False))
-    X, y = X_all[rows], y_all[rows].astype(float)
+    X = spec.encode(frame)
     policy = make_policy("greedy").fit(model, X)
     log = run_policy(model, policy, X, seed=int(rng.integers(2**31)))
     per_case = log.groupby("case").agg(cost=("cost", "sum"), tests=("cost", lambda c: int((c > 0).sum())))
     final = log.groupby("case")["prediction"].last()
-    pred = np.stack(list(final.to_numpy()))
+    return {"cost": per_case["cost"].to_numpy(), "tests": per_case["tests"].to_numpy(),
+            "pred": np.stack(list(final.to_numpy()))}
+
+
+def testing_burden(model: Any, frame: pd.DataFrame, rng: np.random.Generator, n_cases: int = SAMPLE,
+                   **thresholds: Any) -> list[Finding]:
+    """The check on a seeded sample of ``n_cases`` rows of ``frame``, judged with ``model``."""
+    from acquire.checks._stats import sample_rows
+
+    frame = sample_rows(frame, n_cases, rng)
+    return judge(model.spec, frame, collect(model, frame, rng), rng, **thresholds)
+
+
+def judge(spec: Any, frame: pd.DataFrame, got: dict[str, np.ndarray], rng: np.random.Generator,
+          min_slice: int = 30, min_drop: float = 0.1, min_gap: float = 0.5, min_events: int = 10) -> list[Finding]:
+    """Findings from :func:`collect`'s per-row results (from one model, or cross-fitted ones)."""
+    X = spec.encode(frame)
+    y = spec.encode_target(frame[spec.target_name]).astype(float)
+    cost, tests, pred = got["cost"], got["tests"], got["pred"]
     score = risk_of(spec.target_kind, pred)
-    cost, tests = per_case["cost"].to_numpy(), per_case["tests"].to_numpy()
     metric, perf, higher = _performance(spec.target_kind)
     overall = perf(y, score)
     out = []
@@ -110,7 +128,7 @@ def testing_burden(model: Any, frame: pd.DataFrame, rng: np.random.Generator, n_
                          "hi": float(cost[member].mean() - diff + hi)}
             if (lo > 0 or hi < 0) and abs(diff) >= min_gap * max(mean_cost, 1e-12):
                 uneven.append((attr, key))
-    evidence = {"policy": "greedy", "cases": len(rows), "mean_cost": round(mean_cost, 3),
+    evidence = {"policy": "greedy", "cases": len(y), "mean_cost": round(mean_cost, 3),
                 "mean_tests": round(float(tests.mean()), 3), metric: round(overall, 4), "by_group": burden}
     if uneven:
         attr, key = max(uneven, key=lambda ak: float(burden[ak[1]]["cost_difference_vs_rest"]))  # who pays most

@@ -53,9 +53,22 @@ def _calibration_gap(risk: np.ndarray, audit: np.ndarray, member: np.ndarray, bi
     return gap, band
 
 
-def proxy_target(model: Any, frame: pd.DataFrame, rng: np.random.Generator, share: float = 0.25,
-                 min_effect: float = 0.1) -> list[Finding]:
-    spec = model.spec
+#: rows judged: all of them
+SAMPLE = None
+
+
+def collect(model: Any, frame: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Per row of ``frame``: the model's risk score with every feature measured."""
+    return {"risk": risk_score(model, model.spec.encode(frame))}
+
+
+def proxy_target(model: Any, frame: pd.DataFrame, rng: np.random.Generator, **thresholds: Any) -> list[Finding]:
+    """The check on every row of ``frame``, judged with ``model``."""
+    return judge(model.spec, frame, collect(model, frame, rng), rng, **thresholds)
+
+
+def judge(spec: Any, frame: pd.DataFrame, got: dict[str, np.ndarray], rng: np.random.Generator, share: float = 0.25,
+          min_effect: float = 0.1) -> list[Finding]:
     proxy_for, audit_name = spec.target.get("proxy_for"), spec.target.get("audit")
     if proxy_for is None and audit_name is None:
         return []
@@ -69,7 +82,7 @@ def proxy_target(model: Any, frame: pd.DataFrame, rng: np.random.Generator, shar
         raise DataError(f"audit column {audit_name!r} has no numeric values")
     X = spec.encode(frame)
     ok = ~np.isnan(audit)
-    risk, audit, X = risk_score(model, X[ok]), audit[ok], X[ok]
+    risk, audit, X = got["risk"][ok], audit[ok], X[ok]
     from scipy.stats import spearmanr
 
     flagged, needy = _top(risk, share, rng), _top(audit, share, rng)

@@ -25,6 +25,7 @@ class Finding:
 class CheckReport:
     findings: list[Finding]
     use_case: str
+    protocol: str = ""  # how the model's predictions were judged (held out, cross-fitted, as given), in words
 
     @property
     def worst(self) -> str | None:
@@ -36,12 +37,13 @@ class CheckReport:
                              for f in self.findings], columns=["id", "severity", "title", "features"])
 
     def to_dict(self) -> dict:
-        return {"use_case": self.use_case, "worst": self.worst, "findings": [asdict(f) for f in self.findings]}
+        return {"use_case": self.use_case, "worst": self.worst, "protocol": self.protocol,
+                "findings": [asdict(f) for f in self.findings]}
 
     def to_markdown(self, figures: dict[int, str] | None = None) -> str:
         """The findings table first, then one section per finding (with its figure if ``figures`` names it)."""
         figures = figures or {}
-        lines = [f"# Alignment check ({self.use_case})", ""]
+        lines = [f"# Alignment check ({self.use_case})", ""] + ([self.protocol, ""] if self.protocol else [])
         if not self.findings:
             return "\n".join(lines + ["No findings."])
         lines += ["| # | severity | finding | features |", "| --- | --- | --- | --- |"]
