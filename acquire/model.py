@@ -24,7 +24,7 @@ from acquire._typing import PathLike
 from acquire._version import __version__
 from acquire.conditional import ClassConditionalCopula, GaussianCopula, conditional_from_dict
 from acquire.metrics import missingness_report
-from acquire.exceptions import AcquireError, AcquireWarning, ModelError
+from acquire.exceptions import AcquireError, AcquireWarning, DataError, ModelError
 from acquire.predictors import PREDICTORS, BayesianPredictor, Predictor
 from acquire.spec import Spec, load_spec
 from acquire.engine import ValueOfInformation
@@ -146,6 +146,10 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
         warnings.warn(f"the spec declares no target.classes; the class order {spec.classes} (sorted values; the last "
                       f"is the positive class) is fixed now and stored with the model", AcquireWarning, stacklevel=2)
     X = spec.encode(frame, what="data")
+    empty = [f.name for f, seen in zip(spec.features, (~np.isnan(X)).any(axis=0)) if not seen]
+    if empty:
+        raise DataError(f"data: column(s) {', '.join(map(repr, empty))} hold no value in any row, so nothing can be "
+                        f"learnt about them; fill them in, or remove them from the spec's features")
     y = spec.encode_target(frame[spec.target_name], what="data")
     kind = spec.target_kind
     n_classes = 0 if kind == "continuous" else len(spec.classes or ())

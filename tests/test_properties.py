@@ -59,3 +59,133 @@ def test_any_rank_arguments_exit_0_or_2_without_traceback(args):
     assert "Traceback" not in result.output
     if result.exit_code == 2:
         assert len(result.output.strip().splitlines()) == 1 and result.output.startswith("Error: "), result.output
+
+
+# ---- valid but unusual user files ------------------------------------------------------------------
+# What new users hand us: single-class slices, all-missing columns, levels unseen in the model's data,
+# a utility matrix under which one action always wins, a spec without an exchange rate. Whatever
+# the mix: exit 0 or 2, no traceback, one line per message, strict JSON, a shared cost paid once.
+
+import json  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+
+@st.composite
+def unusual_user_file(draw):
+    n = draw(st.integers(40, 120))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    levels = draw(st.sampled_from([["<=20", "20-50", ">50"], ["lo", "hi"], ["a", "b", "c", "d"]]))
+    features = [
+        {"name": "band", "type": "ordinal", "cost": 0.0, "levels": levels},
+        {"name": "lab_a", "type": "continuous", "cost": draw(st.sampled_from([0.5, 1.0, 3.0])), "group": "draw"},
+        {"name": "lab_b", "type": "continuous", "cost": 1.0, "group": "draw"},
+        {"name": "scan", "type": "continuous", "cost": draw(st.sampled_from([2.0, 10.0]))},
+    ]
+    frame = pd.DataFrame({
+        "band": rng.choice(levels, n), "lab_a": rng.normal(size=n), "lab_b": rng.normal(size=n),
+        "scan": rng.normal(size=n),
+    })
+    if draw(st.booleans()):
+        frame["scan"] = np.nan  # a column nobody measured
+    missing = draw(st.sampled_from([0.0, 0.3, 0.9]))
+    frame.loc[rng.uniform(size=n) < missing, "lab_b"] = np.nan
+    frame["outcome"] = np.where(frame["lab_a"] + rng.normal(size=n) > 0, "yes", "no")
+    if draw(st.booleans()):
+        frame.loc[frame.index[:2], "outcome"] = ["no", "yes"]  # both classes at least once
+    use_case: dict = {"kind": draw(st.sampled_from(["risk_prediction", "treatment", "benchmarking"]))}
+    if draw(st.booleans()):
+        use_case["nats_per_cost"] = draw(st.sampled_from([0.0, 1e-4, 0.01, 5.0]))
+    if draw(st.booleans()):
+        dominant = draw(st.booleans())
+        use_case |= {"actions": ["wait", "treat"],
+                     "utility": [[0.0, -1.0], [-5.0, -6.0]] if dominant else [[0.0, -10.0], [-2.0, -3.0]],
+                     "cost_per_utility": 0.1}
+    target = {"name": "outcome", "kind": "binary"}
+    if "utility" in use_case or draw(st.booleans()):
+        target["classes"] = ["no", "yes"]
+    spec = {"target": target, "groups": {"draw": {"shared_cost": 2.0}}, "features": features, "use_case": use_case}
+    cases = frame.drop(columns="outcome").head(6).copy()
+    if draw(st.booleans()):
+        cases.loc[cases.index[0], "band"] = "unseen"  # a level the spec does not declare
+    slice_class = draw(st.sampled_from([None, "no", "yes"]))
+    check_rows = frame if slice_class is None else frame[frame["outcome"] == slice_class]  # one class only
+    return spec, frame, cases, check_rows
+
+
+def _strict(text):
+    return json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"bare {c} in JSON")))
+
+
+def _messages_are_one_line_each(result):
+    for line in result.stderr.splitlines():
+        assert line.startswith(("Error: ", "Warning: ")), line
+    assert "Traceback" not in result.output
+
+
+@settings(max_examples=6 if os.environ.get("ACQUIRE_HYPOTHESIS_PROFILE", "default") == "default" else 300)
+@given(unusual_user_file())
+def test_unusual_but_valid_user_files_never_crash(tmp_path_factory, case):
+    spec, frame, cases, check_rows = case
+    tmp = tmp_path_factory.mktemp("user")
+    (tmp / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    frame.to_csv(tmp / "train.csv", index=False)
+    cases.to_csv(tmp / "cases.csv", index=False)
+    check_rows.to_csv(tmp / "slice.csv", index=False)
+    runner = CliRunner()
+    run = lambda *args: runner.invoke(cli, [*args, "-q"], catch_exceptions=True)
+
+    fitted = run("fit", "--data", str(tmp / "train.csv"), "--spec", str(tmp / "spec.yaml"), "--out", str(tmp / "m"),
+                 "--format", "json")
+    _messages_are_one_line_each(fitted)
+    assert fitted.exit_code in (0, 2), fitted.output
+    if fitted.exit_code == 2:  # the only refusal of such a file: a column with no value at all
+        assert frame["scan"].isna().all() and "'scan' hold no value in any row" in fitted.stderr, fitted.stderr
+        return
+    _strict(fitted.stdout)
+    model_spec = json.loads((tmp / "m" / "spec.json").read_text())
+    assert model_spec["target"]["classes"] == ["no", "yes"]  # fixed at fit, whatever the spec said
+
+    has_rate = "nats_per_cost" in spec["use_case"]
+    ranked = run("rank", "--model", str(tmp / "m"), "--data", str(tmp / "cases.csv"), "--row", "1", "--format", "json")
+    _messages_are_one_line_each(ranked)
+    assert ranked.exit_code == (0 if has_rate else 2), ranked.output
+    if has_rate:
+        answer = _strict(ranked.stdout)
+        assert set(answer["current"]["probabilities"]) == {"no", "yes"}
+    else:
+        assert "use_case.nats_per_cost is not set" in ranked.stderr
+
+    batch = run("batch", "--model", str(tmp / "m"), "--in", str(tmp / "cases.csv"), "--out", str(tmp / "next.csv"),
+                "--errors", str(tmp / "bad.csv"))
+    _messages_are_one_line_each(batch)
+    assert batch.exit_code == (0 if has_rate else 2), batch.output
+    if has_rate and cases["band"].iloc[0] == "unseen":
+        assert "unknown level 'unseen'" in (tmp / "bad.csv").read_text()  # reported; the other rows finished
+        out = pd.read_csv(tmp / "next.csv")
+        assert out["error"].notna().tolist() == [True] + [False] * (len(cases) - 1)
+        assert out["stop"].iloc[1:].notna().all()
+
+    checked = run("check", "--model", str(tmp / "m"), "--data", str(tmp / "slice.csv"), "--format", "json")
+    _messages_are_one_line_each(checked)
+    assert checked.exit_code in (0, 2), checked.output
+    if checked.exit_code == 0:
+        report = _strict(checked.stdout)
+        assert report["protocol"]
+
+    sim = run("simulate", "--data", str(tmp / "train.csv"), "--spec", str(tmp / "spec.yaml"), "--policies",
+              "greedy,all", "--bootstrap", "10", "--jobs", "1", "--out", str(tmp / "sim"), "--format", "json")
+    _messages_are_one_line_each(sim)
+    assert sim.exit_code == (0 if has_rate else 2), sim.output
+    if has_rate:
+        _strict(sim.stdout)
+        _strict((tmp / "sim" / "summary.json").read_text())
+        steps = pd.read_csv(tmp / "sim" / "steps.csv")
+        paid = steps.groupby(["policy", "case"])["cost"].sum()
+        everything = sum(f["cost"] for f in spec["features"]) + 2.0  # each test once, the draw's cost once
+        assert (paid <= everything + 1e-9).all() and not math.isnan(paid.max())

@@ -147,10 +147,13 @@ def test_a_rate_that_decides_every_stop_is_warned_about():
     always = load_spec(spec_with(use_case={"kind": "risk_prediction", "nats_per_cost": 50.0}))
     with pytest.warns(AcquireWarning, match="no paid test was worth its cost for any case"):
         simulate(frame, always, ["greedy"], max_cases=20, n_boot=10)
-    fine = load_spec(spec_with(use_case={"kind": "risk_prediction", "nats_per_cost": 0.05}))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", AcquireWarning)
-        simulate(frame, fine, ["greedy"], max_cases=20, n_boot=10)  # some cases stop, some buy: no warning
+    for rate in (0.05, 0.42):  # every case buys some tests but not all; some cases buy, some do not
+        fine = load_spec(spec_with(use_case={"kind": "risk_prediction", "nats_per_cost": rate}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", AcquireWarning)
+            sim = simulate(frame, fine, ["greedy"], max_cases=20, n_boot=10)  # the cases decided: no warning
+        spent = sim.steps.groupby("case")["cumulative_cost"].max()
+        assert (spent > 0).any() and (rate == 0.05 or (spent == 0).any())
     model = acquire.fit_model(frame, always, holdout=0)
     cases = frame.drop(columns="outcome").head(5).assign(marker=np.nan)
     with pytest.warns(AcquireWarning, match=r"no test is worth its cost for any of the 5 rows.*breaks even at"):
