@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Iterator
 
 from acquire.exceptions import AcquireError
 
-__all__ = ["atomic_directory", "atomic_file", "current_umask", "fsync_dir", "sha256_file"]
+__all__ = ["atomic_directory", "atomic_file", "check_output_file", "current_umask", "distinct_paths", "fsync_dir",
+           "output_lock", "sha256_file"]
 
 
 def sha256_file(path: Path) -> str:
@@ -88,13 +90,62 @@ def atomic_directory(target: Path | str, *, marker: str) -> Iterator[Path]:
         raise
 
 
+def check_output_file(target: Path | str) -> Path:
+    """Raise :class:`AcquireError` unless ``target`` can be replaced by a regular file: its folder
+    exists, and it is absent or a regular file (never a device, pipe, socket or folder)."""
+    target = Path(target)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise AcquireError(f"{target}: the folder {parent} does not exist; create it or choose another path")
+    if os.path.lexists(target):
+        try:
+            mode = os.stat(target).st_mode
+        except OSError as exc:
+            raise AcquireError(f"{target}: cannot inspect the existing file ({exc.strerror})") from None
+        if not stat.S_ISREG(mode):
+            raise AcquireError(f"{target}: exists and is not a regular file (a folder, device, pipe or socket); "
+                               f"refusing to replace it; choose another path")
+    return target
+
+
+def distinct_paths(paths: dict[str, "os.PathLike[str] | str | None"]) -> None:
+    """Raise :class:`AcquireError` when two of ``paths`` (option → path) name the same file, after
+    resolving links: an output written over an input or over another output loses data."""
+    seen: dict[Path, str] = {}
+    for option, path in paths.items():
+        if path is None:
+            continue
+        real = Path(os.fspath(path)).resolve()
+        if real in seen:
+            raise AcquireError(f"{option} and {seen[real]} name the same file ({path}); give each its own path")
+        seen[real] = option
+
+
+@contextmanager
+def output_lock(target: Path | str) -> Iterator[None]:
+    """Hold an exclusive lock on writing ``target`` (a ``.NAME.lock`` file beside it) for the block;
+    a second writer of the same output is refused at once instead of racing the first."""
+    import fcntl
+
+    target = Path(target)
+    lock = target.parent / f".{target.name}.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AcquireError(f"{target}: another acquire run is writing this output now; wait for it to "
+                               f"finish or choose another path") from None
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 @contextmanager
 def atomic_file(target: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside ``target`` to write; on success it is fsynced, given the
     umask's permissions and renamed onto ``target``; on failure it is removed."""
-    target = Path(target)
-    if not target.parent.exists():
-        raise AcquireError(f"{target}: the folder {target.parent} does not exist")
+    target = check_output_file(target)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix or ".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)

@@ -34,6 +34,8 @@ __all__ = ["Model", "fit_model", "load_model"]
 FORMAT = "acquire-model"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+REQUIRED_FILES = ("spec.json", "conditional.json", "metrics.json")
+MAX_MODEL_FILE = 1 << 30  # bytes; bounds what a crafted manifest can make us read
 TRAINING_ROWS = "training_rows.json"  # fingerprints of the rows the model was fitted on (optional)
 FINGERPRINT = "sha256-64 of float64 features + target"
 
@@ -211,10 +213,16 @@ def load_model(directory: PathLike) -> Model:
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise ModelError(f"{directory}/{MANIFEST}: lists no files")
+    unlisted = [f for f in REQUIRED_FILES if f not in files]
+    if unlisted:  # an unlisted file would be read unchecked
+        raise ModelError(f"{directory}/{MANIFEST}: does not list {', '.join(unlisted)}; the folder is incomplete or edited")
     for name, digest in files.items():
         path = directory / name
-        if "/" in name or name.startswith(".") or not path.is_file():
+        if not isinstance(name, str) or "/" in name or name.startswith(".") or not path.is_file():
             raise ModelError(f"{directory}: file {name!r} listed in the manifest is missing")
+        if path.stat().st_size > MAX_MODEL_FILE:
+            raise ModelError(f"{directory}: {name} is {path.stat().st_size:,} bytes, more than a model file can be "
+                             f"({MAX_MODEL_FILE:,})")
         if sha256_file(path) != digest:
             raise ModelError(f"{directory}: {name} does not match its checksum in the manifest (modified or truncated)")
     try:
@@ -227,7 +235,15 @@ def load_model(directory: PathLike) -> Model:
         raise ModelError(f"{directory}: malformed model: {exc}") from None
     if predictor_cls is None:
         raise ModelError(f"{directory}: unknown predictor {meta.get('name')!r}; this acquire knows {', '.join(PREDICTORS)}")
-    predictor = predictor_cls.load(directory, meta)
+    if (not isinstance(meta.get("files", []), list) or any(f not in files for f in meta.get("files", []))
+            or any(f not in files for f in predictor_cls.files_required)):
+        raise ModelError(f"{directory}/{MANIFEST}: the predictor's files are not all listed with checksums")
+    try:
+        predictor = predictor_cls.load(directory, meta)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # ModelError (a ValueError) passes through
+        if isinstance(exc, ModelError):
+            raise
+        raise ModelError(f"{directory}/{MANIFEST}: malformed predictor entry: {type(exc).__name__}: {exc}") from None
     training_rows = None
     if TRAINING_ROWS in files:
         try:
@@ -237,6 +253,8 @@ def load_model(directory: PathLike) -> Model:
                 raise ValueError("unknown fingerprint")
         except (KeyError, TypeError, ValueError, AttributeError, json.JSONDecodeError) as exc:
             raise ModelError(f"{directory}/{TRAINING_ROWS}: malformed training-row fingerprint ({exc})") from None
+    if manifest.get("feature_names") != spec.feature_names:  # e.g. spec.json edited: features reordered or renamed
+        raise ModelError(f"{directory}: spec.json's features differ from those the model was fitted on (manifest)")
     if predictor.n_features_in_ != len(spec.features) or conditional.n_features_ != len(spec.features):
         raise ModelError(f"{directory}: the predictor, conditional model and spec disagree on the number of features")
     return Model(spec, predictor, conditional, metrics, training_rows=training_rows)

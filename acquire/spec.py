@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import jsonschema
 import numpy as np
@@ -344,6 +346,59 @@ class Spec:
         return self._replaced(data)
 
 
+#: a spec is a few kilobytes; these bound what a crafted one can cost before it is refused
+MAX_SPEC_BYTES = 1 << 20
+MAX_YAML_NODES = 100_000
+MAX_MESSAGE = 300
+
+
+def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _safe_yaml(text: str, label: str) -> Any:
+    """``yaml.safe_load`` after refusing alias bombs: a document whose nodes, with every alias
+    (``*name``) expanded, would number more than :data:`MAX_YAML_NODES` (a few hundred bytes can
+    otherwise expand to gigabytes). Counted on the event stream, before anything is built."""
+    sizes: dict[str, int] = {}
+    stack: list[list] = [[None, 0]]  # [anchor, nodes so far] per open collection
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            stack.append([event.anchor, 1])
+            continue
+        if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            anchor, size = stack.pop()
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, size = None, sizes.get(event.anchor or "", 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, size = event.anchor, 1
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = size
+        stack[-1][1] += size
+        if stack[-1][1] > MAX_YAML_NODES or size > MAX_YAML_NODES:
+            raise SpecError(f"{label}: the YAML expands to more than {MAX_YAML_NODES:,} values through its aliases "
+                            f"(*name); a spec does not need that many, write the values out")
+    return yaml.safe_load(text)
+
+
+def _non_finite(data: Any, path: tuple = ()) -> Iterator[tuple]:
+    """Key paths of NaN, infinite or unrepresentably large numbers anywhere in ``data``."""
+    if isinstance(data, bool):
+        return
+    if isinstance(data, float) and not math.isfinite(data):
+        yield path
+    elif isinstance(data, int) and abs(data) > 1e300:
+        yield path
+    elif isinstance(data, Mapping):
+        for k, v in data.items():
+            yield from _non_finite(v, path + (k,))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _non_finite(v, path + (i,))
+
+
 def _read(source: PathLike | Mapping) -> tuple[dict, str]:
     if isinstance(source, Mapping):
         return dict(source), "<spec>"
@@ -355,11 +410,17 @@ def _read(source: PathLike | Mapping) -> tuple[dict, str]:
         raise SpecError(f"{source}: spec file not found") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL byte in the path
         raise SpecError(f"{str(source)!r}: cannot read spec: {exc}") from None
+    if len(text) > MAX_SPEC_BYTES:
+        raise SpecError(f"{label}: {len(text):,} bytes is too large for a spec (at most {MAX_SPEC_BYTES:,})")
+    kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise SpecError(f"{label}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {first}") from None
+        data = json.loads(text) if kind == "JSON" else _safe_yaml(text, label)
+    except SpecError:
+        raise
+    except (json.JSONDecodeError, yaml.YAMLError, ValueError, TypeError, AttributeError, KeyError, OverflowError,
+            RecursionError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # a bad !!int, !!timestamp, deep nesting
+        raise SpecError(f"{label}: not valid {kind}: {_clip(first)}") from None
     if not isinstance(data, dict):
         raise SpecError(f"{label}: a spec must be a mapping at the top level, got {type(data).__name__}")
     return data, label
@@ -382,10 +443,14 @@ def load_spec(source: PathLike | Mapping, *, frame: pd.DataFrame | None = None) 
         Every problem of the file, one line each: ``FILE: key.path: problem``.
     """
     data, label = _read(source)
+    bad = list(itertools.islice(_non_finite(data), 20))
+    if bad:  # NaN and infinity pass every "minimum" in the schema: refuse them first
+        raise SpecError("\n".join(_one_line(f"{label}: {_key_path(p)}: must be a finite number") for p in bad))
     validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(itertools.islice(validator.iter_errors(data), 200),
+                    key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:  # every problem of the file in one run, one line each: the schema's, then the cross-key ones
-        lines = [_one_line(f"{label}: {_key_path(e.absolute_path)}: {e.message}") for e in errors]
+        lines = [_one_line(f"{label}: {_key_path(e.absolute_path)}: {_clip(e.message)}") for e in errors[:50]]
         try:
             _build(data, label, frame)
         except SpecError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from acquire.cli.options import note, split_names
+from acquire.cli.options import SEED, note, split_names
 
 
 @click.command()
@@ -27,7 +27,7 @@ from acquire.cli.options import note, split_names
                                   "(tcp://HOST:8786). Output is identical to a run without it.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Worker processes for --scheduler local.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random step.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for every random step.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary on stderr.")
 def batch(model_dir, in_path, out_path, errors_path, chunk_size, view, objective, budget, observed, groups, scheduler,
           workers, seed, quiet) -> None:

@@ -19,8 +19,8 @@ from acquire.predictors.bayesian import ConvergenceWarning
               help="Predictor of the outcome: gradient-boosted trees, or a Bayesian GLM (PyMC).")
 @click.option("--inference", type=click.Choice(["nuts", "advi"]), default="nuts", show_default=True,
               help="bayes: NUTS sampling, or ADVI (faster, approximate).")
-@click.option("--draws", type=click.IntRange(50), default=500, show_default=True, help="bayes: posterior draws per chain.")
-@click.option("--tune", type=click.IntRange(50), default=500, show_default=True, help="bayes: NUTS tuning steps per chain.")
+@click.option("--draws", type=click.IntRange(50, 100_000), default=500, show_default=True, help="bayes: posterior draws per chain.")
+@click.option("--tune", type=click.IntRange(50, 100_000), default=500, show_default=True, help="bayes: NUTS tuning steps per chain.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Model folder to write (atomically).")
 @click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0, 1, max_open=True),
               help="Share of rows held out for the calibration report (0: no report).")

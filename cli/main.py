@@ -104,10 +104,14 @@ class LazyGroup(click.Group):
             raise InternalError(f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             invoke_without_command=True)
 @click.version_option(package_name="acquire", prog_name="acquire")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Rank which costly measurement to collect next, by value of information per cost."""
+    if ctx.invoked_subcommand is None:  # `acquire` alone asks what there is: the help, exit 0
+        click.echo(ctx.get_help())
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 FORMATS = ("table", "json", "csv")
+#: every command takes the same seeds (NumPy and XGBoost both accept 0 .. 2**32 - 1)
+SEED = click.IntRange(0, 2**32 - 1)
 
 
 def common(formats: tuple[str, ...] | None = FORMATS):
@@ -12,7 +14,7 @@ def common(formats: tuple[str, ...] | None = FORMATS):
 
     def decorate(f):
         f = click.option("--quiet", "-q", is_flag=True, help="No progress or notes on stderr.")(f)
-        f = click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random step.")(f)
+        f = click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for every random step.")(f)
         if formats:
             f = click.option("--format", "fmt", type=click.Choice(formats), default=formats[0], show_default=True,
                              help="Output format.")(f)

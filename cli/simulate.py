@@ -42,6 +42,8 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repea
     if spec is None:
         raise click.UsageError("--data needs --spec SPEC")
     names = [p.strip() for p in policies.split(",") if p.strip()]
+    if not names:
+        raise click.UsageError("--policies names no policy; give e.g. greedy,static,random,all")
     with tqdm(total=len(names) * repeats * (folds or 1), unit="policy run", disable=quiet or not sys.stderr.isatty(), file=sys.stderr) as bar:
         sim = run(frame, spec, names, test_size=test_size, seed=seed, budget=budget, n_boot=bootstrap,
                   progress=bar.update, n_jobs=jobs, folds=folds, repeats=repeats)

@@ -132,7 +132,7 @@ def test_batch_refuses_to_overwrite_its_input(flchain_model_dir, tmp_path):
     model = load_model(flchain_model_dir)
     src = tmp_path / "in.csv"
     generate(model, 10, seed=0).to_csv(src, index=False)
-    with pytest.raises(acquire.AcquireError, match="would overwrite the input"):
+    with pytest.raises(acquire.AcquireError, match="--out and --in name the same file"):
         run_batch(model, src, src)
 
 

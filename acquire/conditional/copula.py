@@ -317,6 +317,16 @@ class GaussianCopula:
         p = len(obj.marginals_)
         if obj.correlation_.shape != (p, p) or not np.all(np.isfinite(obj.correlation_)):
             raise ModelError(f"conditional model is malformed: correlation is not a finite {p}x{p} matrix")
+        C = obj.correlation_
+        if (not np.allclose(C, C.T, atol=1e-10) or not np.allclose(np.diag(C), 1.0, atol=1e-8)
+                or np.linalg.eigvalsh((C + C.T) / 2).min() <= 0):
+            raise ModelError("conditional model is malformed: the correlation is not a symmetric positive-definite "
+                             "matrix with a unit diagonal")
+        for j, m in enumerate(obj.marginals_):
+            if (m.values.ndim != 1 or m.values.shape != m.u.shape or m.values.size == 0
+                    or not (np.isfinite(m.values).all() and np.isfinite(m.u).all())
+                    or (np.diff(m.values) < 0).any() or (np.diff(m.u) < 0).any() or m.u.min() < 0 or m.u.max() > 1):
+                raise ModelError(f"conditional model is malformed: marginal {j} is not a finite increasing CDF")
         obj.n_features_ = p
         return obj
 

@@ -106,7 +106,8 @@ class ClassConditionalCopula:
             if isinstance(exc, ModelError):
                 raise
             raise ModelError(f"conditional model is malformed: {exc}") from None
-        if obj.priors_.shape != (len(comps),) or len({c.n_features_ for c in comps}) != 1:
+        if (obj.priors_.shape != (len(comps),) or len({c.n_features_ for c in comps}) != 1
+                or not np.isfinite(obj.priors_).all() or (obj.priors_ < 0).any() or abs(obj.priors_.sum() - 1) > 1e-6):
             raise ModelError("conditional model is malformed: components and priors disagree")
         obj.n_features_ = comps[0].n_features_
         return obj

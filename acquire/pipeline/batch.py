@@ -4,7 +4,9 @@ Reads CSV or Parquet in chunks, ranks each chunk with :func:`acquire.pipeline.fr
 appends the result to a temporary file beside the output (``.NAME.<random>.partial``). Only when
 every chunk is done is the file fsynced and renamed to its final name, so a run that is killed
 leaves no partial output; a re-run removes stale ``.partial`` files of the same output and
-redoes the work (results are deterministic, so the bytes are the same). Bad rows go to the
+redoes the work. A run holds an exclusive lock on each output (``.NAME.lock`` beside it), so a
+second run to the same output is refused at once instead of deleting the first's live file. No two
+of the input, the output and the errors file may be the same file (links resolved) (results are deterministic, so the bytes are the same). Bad rows go to the
 errors file with their 0-based row number in the input and the reason; every good row is ranked.
 The input is only read.
 """
@@ -14,13 +16,14 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import pandas as pd
 
-from acquire._io import current_umask, fsync_dir
+from acquire._io import check_output_file, current_umask, distinct_paths, fsync_dir, output_lock
 from acquire.exceptions import AcquireError, DataError
 from acquire.pipeline.frame import rank_frame
 
@@ -83,10 +86,8 @@ class _AtomicWriter:
     """Appends chunks to a temporary file beside ``target``; ``commit`` fsyncs and renames it."""
 
     def __init__(self, target: Path):
-        self.target, self.kind = target, _kind(target)
-        if not target.parent.exists():
-            raise AcquireError(f"{target}: the folder {target.parent} does not exist")
-        for stale in target.parent.glob(f".{target.name}.*.partial"):  # left by a killed run
+        self.target, self.kind = check_output_file(target), _kind(target)
+        for stale in target.parent.glob(f".{target.name}.*.partial"):  # left by a killed run (we hold the lock)
             stale.unlink(missing_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
         os.close(fd)
@@ -182,9 +183,17 @@ def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLik
         raise AcquireError(f"chunk_size == {chunk_size}, must be >= 1")
     if not src.is_file():
         raise DataError(f"{src}: no such input file")
+    distinct_paths({"--in": src, "--out": dst, "--errors": errors_path})
     for target in [dst] + ([Path(errors_path)] if errors_path else []):
-        if target.exists() and target.resolve() == src.resolve():
-            raise AcquireError(f"{target}: would overwrite the input; choose another output file")
+        check_output_file(target)
+    with ExitStack() as locks:  # one writer per output: a concurrent run is refused, never raced
+        for target in [dst] + ([Path(errors_path)] if errors_path else []):
+            locks.enter_context(output_lock(target))
+        return _run_locked(model, src, dst, errors_path, chunk_size, view, progress, mapper, rank_options)
+
+
+def _run_locked(model: Any, src: Path, dst: Path, errors_path: str | os.PathLike | None, chunk_size: int, view: str,
+                progress: Callable[[int], None] | None, mapper: ChunkMapper | None, rank_options: dict) -> BatchSummary:
     out = _AtomicWriter(dst)
     err = _AtomicWriter(Path(errors_path)) if errors_path else None
     start, offset, ranked, failed = time.perf_counter(), 0, 0, 0

@@ -31,6 +31,8 @@ class Predictor(ABC):
     #: what the value estimators may use (see :mod:`acquire.engine.estimator`): "tree_ensemble"
     #: (``tree_arrays()`` and ``distribution_from_margins``), "posterior_draws" (``predict_draws``)
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: the files of a model folder that ``load`` reads (the manifest must list them with checksums)
+    files_required: ClassVar[tuple[str, ...]] = ()
 
     kind_: str
     n_classes_: int

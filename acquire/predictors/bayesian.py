@@ -30,7 +30,7 @@ import json
 import logging
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 from scipy.special import ndtr
@@ -95,6 +95,7 @@ class BayesianPredictor(Predictor):
     capabilities = frozenset({"posterior_draws"})
 
     name = "bayes"
+    files_required: ClassVar[tuple[str, ...]] = ("posterior.nc", "predictor_copula.json")  # read at load: the manifest must list them with checksums
 
     def __init__(self, *, inference: str = "nuts", draws: int = 500, tune: int = 500, chains: int = 2,
                  advi_iterations: int = 10000, target_accept: float = 0.95, expected_nonzero: float | None = None,

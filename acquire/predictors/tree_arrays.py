@@ -65,6 +65,35 @@ def _parse(booster, group_offset: int) -> tuple[list[dict], list[int]]:
     return trees, groups
 
 
+NODE_KEYS = ("left_children", "right_children", "split_indices", "split_conditions", "default_left", "sum_hessian")
+
+
+def _check_trees(trees: list[dict], n_features: int, n_groups: int, groups: Sequence[int]) -> None:
+    """Refuse trees the kernels cannot walk safely (a model file can be edited and re-checksummed):
+    every node array of a tree has one entry per node; a split's feature is in ``[0, n_features)``;
+    its children lie in the same tree after the node itself (so every walk ends: no cycle, depth
+    below the tree's size); every tree adds to an existing output group."""
+    if any(not 0 <= g < n_groups for g in groups) or len(groups) != len(trees):
+        raise ValueError("a tree adds to an output group the model does not have")
+    for t, tree in enumerate(trees):
+        n = len(tree["left_children"])
+        if n == 0 or any(len(tree[key]) != n for key in NODE_KEYS):
+            raise ValueError(f"tree {t}: its node arrays differ in length")
+        left = np.asarray(tree["left_children"], dtype=np.float64)
+        right = np.asarray(tree["right_children"], dtype=np.float64)
+        feature = np.asarray(tree["split_indices"], dtype=np.float64)
+        node = np.arange(n)
+        split = left >= 0
+        if (split != (right >= 0)).any():
+            raise ValueError(f"tree {t}: a node has one child")
+        if ((left[split] <= node[split]) | (left[split] >= n) | (right[split] <= node[split]) | (right[split] >= n)).any():
+            raise ValueError(f"tree {t}: a child index is out of range or points back (a cycle)")
+        if ((feature[split] < 0) | (feature[split] >= n_features) | (feature[split] != np.floor(feature[split]))).any():
+            raise ValueError(f"tree {t}: a split uses a feature index outside 0..{n_features - 1}")
+        if not np.isfinite(np.asarray(tree["split_conditions"], dtype=np.float64)).all():
+            raise ValueError(f"tree {t}: a split threshold or leaf value is not finite")
+
+
 def tree_arrays_from_boosters(boosters: Sequence, n_features: int, groups_per_booster: Sequence[int]) -> TreeArrays:
     """Flatten ``boosters`` (their groups numbered one after another) into :class:`TreeArrays`."""
     parts, groups, offset = [], [], 0
@@ -79,6 +108,7 @@ def tree_arrays_from_boosters(boosters: Sequence, n_features: int, groups_per_bo
     def cat(key, dtype):
         return np.concatenate([np.asarray(t[key], dtype=np.float64) for t in parts]).astype(dtype)
 
+    _check_trees(parts, n_features, offset, groups)
     shift = np.repeat(start[:-1], sizes)
     left, right = cat("left_children", np.int64), cat("right_children", np.int64)
     leaf = left < 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 
@@ -40,6 +40,7 @@ class XGBoostPredictor(Predictor):
     capabilities = frozenset({"tree_ensemble"})
 
     name = "xgboost"
+    files_required: ClassVar[tuple[str, ...]] = ("predictor.ubj",)  # read at load: the manifest must list them with checksums
 
     def __init__(self, *, n_estimators: int = 200, max_depth: int = 4, learning_rate: float = 0.05,
                  subsample: float = 0.8, mask_copies: int = 8, seed: int = 0, n_jobs: int | None = None):
@@ -167,11 +168,16 @@ class XGBoostPredictor(Predictor):
             if "predictor_variance.ubj" in meta.get("files", []):
                 obj.variance_booster_ = xgb.Booster()
                 obj.variance_booster_.load_model(str(directory / "predictor_variance.ubj"))
-        except xgb.core.XGBoostError as exc:
-            raise ModelError(f"{directory}: cannot load the XGBoost model: {str(exc).splitlines()[0]}") from None
+        except (xgb.core.XGBoostError, ValueError, OSError) as exc:  # garbage bytes, a truncated file
+            first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            raise ModelError(f"{directory}: cannot load the XGBoost model: {first}") from None
         obj.kind_ = meta["kind"]
         obj.n_classes_ = int(meta["n_classes"])
         obj.n_features_in_ = int(meta["n_features"])
         if obj.booster_.num_features() != obj.n_features_in_:
             raise ModelError(f"{directory}: the XGBoost model has {obj.booster_.num_features()} features; the manifest says {obj.n_features_in_}")
+        try:  # validate the trees now, before any kernel walks them
+            obj.tree_arrays()
+        except (ValueError, KeyError, TypeError, IndexError, OverflowError) as exc:
+            raise ModelError(f"{directory}: predictor.ubj holds trees the engine cannot use: {exc}") from None
         return obj

@@ -1,0 +1,212 @@
+"""Issue 15's regressions: outputs never lost or clobbered, crafted model folders and specs refused in
+one line (exit 2), other user mistakes exit 2."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from acquire import AcquireError, load_model, load_spec
+from acquire._io import output_lock
+from acquire.cli.main import cli
+from acquire.exceptions import ModelError, SpecError
+from acquire.pipeline.batch import run_batch
+
+
+def one_line_exit_2(result):
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("Error: "), result.stderr
+
+
+@pytest.fixture
+def cases(tmp_path, pima):
+    frame, _ = pima
+    path = tmp_path / "cases.csv"
+    frame.drop(columns="type").head(30).assign(glu=np.nan).to_csv(path, index=False)
+    return path
+
+
+# ---- data loss with exit 0 -------------------------------------------------------------------------
+
+def test_a_second_batch_to_the_same_output_is_refused_while_the_first_runs(pima_model, cases, tmp_path):
+    out = tmp_path / "next.csv"
+    with output_lock(out):  # a first run holds the output
+        with pytest.raises(AcquireError, match="another acquire run is writing this output now"):
+            run_batch(pima_model, cases, out)
+    assert not out.exists()
+    run_batch(pima_model, cases, out)  # once it is done, the next run goes ahead
+    assert len(pd.read_csv(out)) == 30
+
+
+def test_equal_paths_are_refused_after_resolving_links(pima_model_dir, cases, tmp_path):
+    out = tmp_path / "next.csv"
+    (tmp_path / "link.csv").symlink_to(out)
+    runner = CliRunner()
+    before = cases.read_bytes()
+    base = ["batch", "--model", str(pima_model_dir), "--in", str(cases)]
+    for extra, words in [(["--out", str(out), "--errors", str(out)], "--errors and --out name the same file"),
+                         (["--out", str(out), "--errors", str(tmp_path / "link.csv")], "--errors and --out"),
+                         (["--out", str(cases)], "--out and --in name the same file"),
+                         (["--out", str(out), "--errors", str(cases)], "--errors and --in")]:
+        result = runner.invoke(cli, base + extra)
+        one_line_exit_2(result)
+        assert words in result.stderr
+    assert cases.read_bytes() == before and not out.exists()  # nothing written, the input untouched
+
+
+def test_non_regular_targets_are_refused(pima_model_dir, cases, tmp_path):
+    runner = CliRunner()
+    batch = runner.invoke(cli, ["batch", "--model", str(pima_model_dir), "--in", str(cases), "--out", os.devnull])
+    one_line_exit_2(batch)
+    assert "is not a regular file" in batch.stderr
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    plot = runner.invoke(cli, ["explain", "--model", str(pima_model_dir), "--data", str(cases), "--row", "0",
+                               "--plot", str(fifo), "-q"])
+    one_line_exit_2(plot)
+    assert "is not a regular file" in plot.stderr and fifo.is_fifo()
+
+
+# ---- model folders ----------------------------------------------------------------------------------
+
+def reseal(folder):
+    """Recompute every checksum, as whoever edits a folder can."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"] = {n: hashlib.sha256((folder / n).read_bytes()).hexdigest() for n in manifest["files"]}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def edit_trees(folder, edit):
+    import xgboost as xgb
+
+    booster = xgb.Booster()
+    booster.load_model(str(folder / "predictor.ubj"))
+    model = json.loads(bytes(booster.save_raw("json")))
+    edit(model["learner"]["gradient_booster"]["model"]["trees"][0])
+    crafted = xgb.Booster()
+    crafted.load_model(bytearray(json.dumps(model).encode()))  # XGBoost itself takes it
+    crafted.save_model(str(folder / "predictor.ubj"))
+    reseal(folder)
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda t: t["split_indices"].__setitem__(0, 10**6), "feature index outside"),
+    (lambda t: t["split_indices"].__setitem__(0, -5), "feature index outside"),
+    (lambda t: t["left_children"].__setitem__(0, 0), r"points back \(a cycle\)"),
+    (lambda t: t["right_children"].__setitem__(0, 10**6), "out of range"),
+])
+def test_crafted_trees_are_refused_before_any_kernel(pima_model_dir, tmp_path, edit, words):
+    folder = tmp_path / "m"
+    shutil.copytree(pima_model_dir, folder)
+    edit_trees(folder, edit)
+    with pytest.raises(ModelError, match=words):
+        load_model(folder)
+    one_line_exit_2(CliRunner().invoke(cli, ["rank", "--model", str(folder), "--case", '{"age": 30}']))
+
+
+def test_garbage_predictor_and_unlisted_files_are_refused(pima_model_dir, tmp_path, monkeypatch):
+    folder = tmp_path / "m"
+    shutil.copytree(pima_model_dir, folder)
+    (folder / "predictor.ubj").write_bytes(os.urandom(4096))
+    reseal(folder)
+    one_line_exit_2(CliRunner().invoke(cli, ["rank", "--model", str(folder), "--case", '{"age": 30}']))
+    for dropped in ("spec.json", "predictor.ubj"):
+        shutil.rmtree(folder)
+        shutil.copytree(pima_model_dir, folder)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        del manifest["files"][dropped]  # its content would be read unchecked
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(ModelError, match=f"does not list {dropped}|predictor's files are not all listed"):
+            load_model(folder)
+    shutil.rmtree(folder)
+    shutil.copytree(pima_model_dir, folder)
+    monkeypatch.setattr("acquire.model.MAX_MODEL_FILE", 100)
+    with pytest.raises(ModelError, match="more than a model file can be"):
+        load_model(folder)
+
+
+# ---- specs --------------------------------------------------------------------------------------------
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    rows = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    rows += [f"{c}: &{c} [{','.join([f'*{p}'] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi")]
+    (tmp_path / "bomb.yaml").write_text("\n".join(rows))  # 9^9 strings once expanded
+    start = time.perf_counter()
+    with pytest.raises(SpecError, match="expands to more than 100,000 values"):
+        load_spec(tmp_path / "bomb.yaml")
+    assert time.perf_counter() - start < 5  # not the minutes and gigabytes of expanding it
+
+
+@pytest.mark.parametrize("text, words", [
+    ("target: !!int pima", "not valid YAML"),
+    ("target: !!bool maybe\nfeatures: []", "not valid YAML"),
+    ("target: !!timestamp maybe", "not valid YAML"),
+    ("a: " + "[" * 3000 + "]" * 3000, "not valid YAML|Additional properties"),  # depth: the stack decides
+    ("target: {name: y, kind: binary}\nfeatures: [{name: a, type: continuous, cost: " + "9" * 400 + "}]",
+     r"features\[0\].cost: must be a finite number"),
+    ("target: {name: y, kind: binary}\nfeatures: [{name: a, type: continuous, cost: .nan}]",
+     r"features\[0\].cost: must be a finite number"),
+    ("target: {name: y, kind: binary}\ngroups: {g: {shared_cost: .inf}}\nfeatures: [{name: a, type: continuous, cost: 1}]",
+     r"groups.g.shared_cost: must be a finite number"),
+    ("target: {name: y, kind: binary}\nfeatures: [{name: a, type: continuous, cost: 1}]\nuse_case: {kind: risk_prediction, nats_per_cost: .nan}",
+     r"use_case.nats_per_cost: must be a finite number"),
+])
+def test_malformed_specs_exit_2_in_one_line(tmp_path, pima, text, words):
+    (tmp_path / "spec.yaml").write_text(text)
+    pima[0].to_csv(tmp_path / "d.csv", index=False)
+    result = CliRunner().invoke(cli, ["fit", "--data", str(tmp_path / "d.csv"), "--spec", str(tmp_path / "spec.yaml"),
+                                      "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert all(line.startswith("Error: ") for line in result.stderr.splitlines())
+    import re
+
+    assert re.search(words, result.stderr), result.stderr
+
+
+# ---- other user mistakes -----------------------------------------------------------------------------
+
+def test_other_mistakes_exit_2_and_acquire_alone_prints_help():
+    runner = CliRunner()
+    alone = runner.invoke(cli, [])
+    assert alone.exit_code == 0 and "Commands:" in alone.output
+    for argv in (["fit", "--dataset", "pima", "--seed", "-1", "--out", "x"], ["rank", "--dataset", "pima", "--row", "0",
+                 "--seed", str(2**63)], ["simulate", "--dataset", "pima", "--policies", ""],
+                 ["fit", "--dataset", "pima", "--predictor", "bayes", "--draws", str(10**12), "--out", "x"]):
+        one_line_exit_2(runner.invoke(cli, argv))
+
+
+def test_edited_spec_or_conditional_model_is_refused(pima_model_dir, tmp_path):
+    folder = tmp_path / "m"
+    edits = {
+        "spec.json": lambda d: d.__setitem__("features", d["features"][::-1]),  # reversed: answers would change
+        "conditional.json": lambda d: d["components"][0]["correlation"][0].__setitem__(1, float("nan")),
+    }
+    for name, edit in edits.items():
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(pima_model_dir, folder)
+        data = json.loads((folder / name).read_text())
+        edit(data)
+        (folder / name).write_text(json.dumps(data))
+        reseal(folder)
+        with pytest.raises(ModelError):
+            load_model(folder)
+    shutil.rmtree(folder)
+    shutil.copytree(pima_model_dir, folder)
+    data = json.loads((folder / "conditional.json").read_text())
+    corr = data["components"][0]["correlation"]
+    corr[0][1] = corr[1][0] = 0.999
+    corr[0][2] = corr[2][0] = -0.999
+    corr[1][2] = corr[2][1] = 0.999  # symmetric, unit diagonal, not positive definite
+    (folder / "conditional.json").write_text(json.dumps(data))
+    reseal(folder)
+    with pytest.raises(ModelError, match="positive-definite"):
+        load_model(folder)
