@@ -4,9 +4,10 @@ Reads CSV or Parquet in chunks, ranks each chunk with :func:`acquire.pipeline.fr
 appends the result to a temporary file beside the output (``.NAME.<random>.partial``). Only when
 every chunk is done is the file fsynced and renamed to its final name, so a run that is killed
 leaves no partial output; a re-run removes stale ``.partial`` files of the same output and
-redoes the work. A run holds an exclusive lock on each output (``.NAME.lock`` beside it), so a
-second run to the same output is refused at once instead of deleting the first's live file. No two
-of the input, the output and the errors file may be the same file (links resolved) (results are deterministic, so the bytes are the same). Bad rows go to the
+redoes the work (results are deterministic, so the bytes are the same). A run holds an exclusive
+lock on each output (``.NAME.lock`` beside it), so a second run to the same output is refused at
+once instead of deleting the first's live file; no two of the input, the output and the errors
+file may be the same file (links resolved), and an output must be a regular file. Bad rows go to the
 errors file with their 0-based row number in the input and the reason; every good row is ranked.
 The input is only read.
 """
@@ -86,7 +87,7 @@ class _AtomicWriter:
     """Appends chunks to a temporary file beside ``target``; ``commit`` fsyncs and renames it."""
 
     def __init__(self, target: Path):
-        self.target, self.kind = check_output_file(target), _kind(target)
+        self.target, self.kind = target, _kind(target)  # checked by run_batch before it took the lock
         for stale in target.parent.glob(f".{target.name}.*.partial"):  # left by a killed run (we hold the lock)
             stale.unlink(missing_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
@@ -185,7 +186,7 @@ def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLik
         raise DataError(f"{src}: no such input file")
     distinct_paths({"--in": src, "--out": dst, "--errors": errors_path})
     for target in [dst] + ([Path(errors_path)] if errors_path else []):
-        check_output_file(target)
+        check_output_file(target)  # a regular file in an existing folder, before its lock file is made
     with ExitStack() as locks:  # one writer per output: a concurrent run is refused, never raced
         for target in [dst] + ([Path(errors_path)] if errors_path else []):
             locks.enter_context(output_lock(target))
