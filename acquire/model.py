@@ -248,9 +248,9 @@ def load_model(directory: PathLike) -> Model:
     if TRAINING_ROWS in files:
         try:
             stored = json.loads((directory / TRAINING_ROWS).read_text("utf-8"))
-            training_rows = np.array([int(h, 16) for h in stored["rows"]], dtype=np.uint64)
-            if stored.get("hash") != FINGERPRINT or (len(training_rows) and min(len(h) for h in stored["rows"]) != 16):
+            if stored.get("hash") != FINGERPRINT or any(len(h) != 16 for h in stored["rows"]):
                 raise ValueError("unknown fingerprint")
+            training_rows = np.array([int(h, 16) for h in stored["rows"]], dtype=np.uint64)
         except (KeyError, TypeError, ValueError, AttributeError, json.JSONDecodeError) as exc:
             raise ModelError(f"{directory}/{TRAINING_ROWS}: malformed training-row fingerprint ({exc})") from None
     if manifest.get("feature_names") != spec.feature_names:  # e.g. spec.json edited: features reordered or renamed

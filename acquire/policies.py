@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from acquire.engine.pricing import BUDGET_TOLERANCE, CostTable, decide, price
+from acquire.engine.pricing import BUDGET_TOLERANCE, CostTable, price
 from acquire.exceptions import AcquireError
 from acquire.spec import Unit
 
@@ -118,15 +118,10 @@ class GreedyValue(Policy):
         tried = np.zeros(X.shape, dtype=bool)
         for i, s in enumerate(states):
             tried[i, spec.index_of(sorted(s.unavailable))] = True
-        self.ranker_.budget = None
-        batch = self.ranker_.rank_batch(X, tried=tried)
-        decision = batch.decision
-        if any(s.budget is not None for s in states):
-            left = np.array([np.inf if s.budget is None else max(s.budget - s.spent, 0.0) for s in states])
-            decision = decide(np.where(batch.candidate, batch.estimate.value, np.nan), batch.cost, batch.candidate,
-                              exchange_rate=batch.exchange_rate, budget=left[:, None])
+        left = np.array([np.inf if s.budget is None else max(s.budget - s.spent, 0.0) for s in states])
+        batch = self.ranker_.rank_batch(X, tried=tried, budget_left=left)
         out: list[tuple[Unit, float] | None] = []
-        for i, u in enumerate(decision.recommended):
+        for i, u in enumerate(batch.decision.recommended):
             out.append(None if u < 0 else (batch.units[u], float(batch.estimate.value[i, u])))
         return out
 

@@ -176,3 +176,15 @@ def test_a_test_missing_in_the_data_is_paid_once_and_not_reordered():
     for _, steps in log.groupby("case"):
         bought = steps["acquired"].dropna()
         assert bought.is_unique  # nothing ordered twice
+
+
+def test_greedy_keeps_each_case_within_its_own_budget(pima_model, pima):
+    """Cases stepped together each get their own money left: none overspends, and the budget bites."""
+    frame, spec = pima
+    X = spec.encode(frame.head(40))
+    free = run_policy(pima_model, make_policy("greedy").fit(pima_model, X), X)
+    capped = run_policy(pima_model, make_policy("greedy").fit(pima_model, X), X, budget=3.0)
+    spent_free = free.groupby("case")["cumulative_cost"].max()
+    spent_capped = capped.groupby("case")["cumulative_cost"].max()
+    assert (spent_free > 3.0).any()  # without a budget some cases buy the 17.61 glucose test
+    assert (spent_capped <= 3.0 + 1e-9).all() and (spent_capped > 0).all()

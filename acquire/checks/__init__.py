@@ -158,9 +158,9 @@ def _cross_fit(model: Any, frame: pd.DataFrame, folds: int, seed: int, say: Call
 def _cross_fitted(part: Any, spec: Any, frame: pd.DataFrame, models: list, fold_of: np.ndarray,
                   rng: np.random.Generator) -> list[Finding]:
     """One prediction check with every sampled row judged by the model that did not see it."""
-    from acquire.checks._stats import sample_rows
+    from acquire.checks._stats import sample_positions
 
-    positions = sample_rows(pd.DataFrame(index=np.arange(len(frame))), part.SAMPLE, rng).index.to_numpy()
+    positions = sample_positions(len(frame), part.SAMPLE, rng)
     rows = frame.iloc[positions]
     got: dict[str, np.ndarray] = {}
     for k, fold_model in enumerate(models):

@@ -38,11 +38,16 @@ def bootstrap_ci(statistic: Callable[[np.ndarray], float], n: int, rng: np.rando
     return value, float(lo), float(hi)
 
 
+def sample_positions(n_rows: int, n: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of a seeded sample of at most ``n`` of ``n_rows`` rows (all when ``n`` is None)."""
+    if n is None:
+        return np.arange(n_rows)
+    return np.sort(rng.choice(n_rows, min(n, n_rows), replace=False))
+
+
 def sample_rows(frame: Any, n: int | None, rng: np.random.Generator) -> Any:
     """A seeded sample of at most ``n`` rows of ``frame``, in their order (all rows when ``n`` is None)."""
-    if n is None:
-        return frame
-    return frame.iloc[np.sort(rng.choice(len(frame), min(n, len(frame)), replace=False))]
+    return frame if n is None else frame.iloc[sample_positions(len(frame), n, rng)]
 
 
 def risk_of(kind: str, pred: np.ndarray) -> np.ndarray:

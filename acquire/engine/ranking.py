@@ -346,12 +346,13 @@ class ValueOfInformation:
         return self.monte_carlo().values_for_case(x, candidates)
 
     # ---- ranking -----------------------------------------------------------------------
-    def rank_batch(self, X: np.ndarray, *, tried: np.ndarray | None = None, rows: np.ndarray | None = None
-                   ) -> BatchRanking:
+    def rank_batch(self, X: np.ndarray, *, tried: np.ndarray | None = None, rows: np.ndarray | None = None,
+                   budget_left: np.ndarray | None = None) -> BatchRanking:
         """Value, price and decide for every encoded row of ``X`` at once.
 
         ``tried`` (n, p) marks tests ordered without a result (not offered again; their group is
-        paid); ``rows`` (n,) limits the work to these rows (the others get no candidates).
+        paid); ``rows`` (n,) limits the work to these rows (the others get no candidates);
+        ``budget_left`` (n,) is each row's own money left (inf: none), instead of :attr:`budget`.
         """
         self.check_params()
         X = self.before_decision(np.ascontiguousarray(X, dtype=np.float64))
@@ -364,8 +365,9 @@ class ValueOfInformation:
         candidate = (_open_counts(open_, table.columns) > 0) & active[:, None]
         estimate = self.estimate(X, table.columns, candidate, open_)
         cost = table.costs(open_, ~np.isnan(X) | tried)
+        budget = self.budget if budget_left is None else np.asarray(budget_left, dtype=np.float64)[:, None]
         decision = decide(np.where(candidate, estimate.value, np.nan), cost, candidate, exchange_rate=self.rate,
-                          budget=self.budget)
+                          budget=budget)
         return BatchRanking(units=units, feature_names=self.spec.feature_names, open_=open_, candidate=candidate,
                             cost=cost, estimate=estimate, decision=decision, exchange_rate=self.rate)
 
