@@ -48,6 +48,12 @@ def _key_path(path: Sequence[Any]) -> str:
     return out or "(top level)"
 
 
+def cell_text(value: Any, limit: int = 60) -> str:
+    """A cell as quoted in an error reason: its repr, cut to ``limit`` characters (a 1 MiB cell is not copied)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value)):,} characters)"
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
     """One candidate measurement as declared in the spec."""
@@ -202,22 +208,26 @@ class Spec:
             raise DataError(problems[min(problems)])
         return X
 
-    def encode_rows(self, frame: pd.DataFrame, *, what: str = "data") -> tuple[np.ndarray, dict[int, str]]:
+    def encode_rows(self, frame: pd.DataFrame, *, what: str = "data",
+                    level_hints: bool = True) -> tuple[np.ndarray, dict[int, str]]:
         """Like :meth:`encode`, but a bad value spoils only its row: returns the matrix and
         ``{row position: first problem}`` (those rows' bad cells are NaN). A missing column is
-        still an error for the whole frame."""
+        still an error for the whole frame. ``level_hints``: a column of text in a feature without
+        levels gets the spec line to add, from the levels the column holds (for whole files being
+        fitted; off when ranking, where a row's reason must not depend on the other rows)."""
         missing = [n for n in self.feature_names if n not in frame.columns]
         if missing:
             raise DataError(f"{what}: missing column(s) {', '.join(map(repr, missing))} declared in the spec")
         out = np.empty((len(frame), len(self.features)), dtype=np.float64)
         problems: dict[int, str] = {}
         for j, f in enumerate(self.features):
-            out[:, j], issues = self._encode_column(f, frame[f.name], what)
+            out[:, j], issues = self._encode_column(f, frame[f.name], what, level_hints)
             for pos, reason in issues.items():
                 problems.setdefault(pos, reason)
         return out, dict(sorted(problems.items()))
 
-    def _encode_column(self, f: FeatureSpec, col: pd.Series, what: str) -> tuple[np.ndarray, dict[int, str]]:
+    def _encode_column(self, f: FeatureSpec, col: pd.Series, what: str,
+                       level_hints: bool = True) -> tuple[np.ndarray, dict[int, str]]:
         rows = col.index
         issues: dict[int, str] = {}
         if f.levels is not None:
@@ -232,11 +242,11 @@ class Spec:
             values = np.array(numeric.to_numpy(dtype=np.float64, na_value=np.nan))  # writable
             text = numeric.isna().to_numpy() & col.notna().to_numpy()
             hint = ""
-            if text.any() and (f.is_discrete or (text.sum() >= 2 and text.sum() == col.notna().sum())):
+            if level_hints and text.any() and (f.is_discrete or (text.sum() >= 2 and text.sum() == col.notna().sum())):
                 hint = "; " + self._levels_hint(f, col)  # a column of categories: say the line that declares them
             for bad in np.flatnonzero(text):
                 pos = int(bad)
-                issues[pos] = f"{what}: row {rows[pos]}, column {f.name!r}: {col.iloc[pos]!r} is not a number{hint}"
+                issues[pos] = f"{what}: row {rows[pos]}, column {f.name!r}: {cell_text(col.iloc[pos])} is not a number{hint}"
         for pos, reason in self._value_issues(f, values, rows, what).items():
             issues.setdefault(pos, reason)
         if issues:
@@ -260,14 +270,15 @@ class Spec:
         for i, level in enumerate(f.levels or ()):
             if v == level or str(v) == str(level):
                 return float(i)
-        raise DataError(f"{what}: row {row}, column {f.name!r}: unknown level {v!r}; expected one of {list(f.levels or ())}")
+        raise DataError(f"{what}: row {row}, column {f.name!r}: unknown level {cell_text(v)}; expected one of {list(f.levels or ())}")
 
     @staticmethod
     def _value_issues(f: FeatureSpec, values: np.ndarray, rows: Any, what: str) -> dict[int, str]:
         """``{position: problem}`` for inf values and values outside the declared range."""
         issues: dict[int, str] = {}
         for pos in np.flatnonzero(np.isinf(values)):
-            issues[int(pos)] = f"{what}: row {rows[pos]}, column {f.name!r}: infinite value"
+            issues[int(pos)] = (f"{what}: row {rows[pos]}, column {f.name!r}: infinite value (or a number too large "
+                                f"for a 64-bit float)")
         if f.range is not None:
             lo, hi = f.range
             for pos in np.flatnonzero((values < lo) | (values > hi)):
@@ -289,11 +300,11 @@ class Spec:
                 x[j] = self._level_code(f, v, "case", 0)
             elif v is not None and not (isinstance(v, float) and np.isnan(v)):
                 if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating, str)):
-                    raise DataError(f"case: row 0, column {f.name!r}: {v!r} is not a number")
+                    raise DataError(f"case: row 0, column {f.name!r}: {cell_text(v)} is not a number")
                 try:
                     x[j] = float(v)
                 except ValueError:
-                    raise DataError(f"case: row 0, column {f.name!r}: {v!r} is not a number") from None
+                    raise DataError(f"case: row 0, column {f.name!r}: {cell_text(v)} is not a number") from None
             issues = self._value_issues(f, x[j:j + 1], [0], "case")
             if issues:
                 raise DataError(issues[0])

@@ -40,7 +40,10 @@ def read_table(path: str):
     import pandas as pd
 
     from acquire.exceptions import DataError
+    from acquire.pipeline.reading import file_kind
 
+    if path.lower().endswith((".parquet", ".pq", ".csv", ".txt")):
+        file_kind(path)  # the name and the first bytes agree
     try:
         if path.lower().endswith((".parquet", ".pq")):
             return pd.read_parquet(path)

@@ -172,6 +172,98 @@ def test_malformed_specs_exit_2_in_one_line(tmp_path, pima, text, words):
     assert re.search(words, result.stderr), result.stderr
 
 
+# ---- whole file lost for one cell ------------------------------------------------------------------
+
+def _damaged_cases(cases, tmp_path):
+    """The cases file with a row of 9 fields, a short row, a 310-digit integer and `true` in a number column."""
+    lines = cases.read_text().splitlines()
+    header = lines[0].split(",")
+    lines[2] += ",7"  # row 1: one field too many
+    lines[3] = "1,2"  # row 2: cut short
+    cells = lines[4].split(",")
+    cells[header.index("bp")] = "9" * 310  # row 3
+    lines[4] = ",".join(cells)
+    cells = lines[25].split(",")
+    cells[header.index("npreg")] = "true"  # row 24: in the last chunk of 8
+    lines[25] = ",".join(cells)
+    path = tmp_path / "damaged.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_malformed_row_is_its_own_error_and_the_rest_is_ranked(pima_model, cases, tmp_path):
+    src = _damaged_cases(cases, tmp_path)
+    summary = run_batch(pima_model, src, tmp_path / "out.csv", errors_path=tmp_path / "err.csv", chunk_size=8)
+    assert (summary.rows, summary.ranked, summary.failed) == (30, 26, 4)
+    errors = pd.read_csv(tmp_path / "err.csv")
+    assert list(errors["row"]) == [1, 2, 3, 24]
+    reasons = list(errors["reason"])
+    assert "9 fields where the header has 8" in reasons[0] and "2 fields where the header has 8" in reasons[1]
+    assert "'bp': infinite value (or a number too large" in reasons[2]
+    assert reasons[3] == "data: row 24, column 'npreg': 'true' is not a number"
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert len(out) == 30 and list(out.index[out["error"].notna()]) == [1, 2, 3, 24]  # one output row per input row
+    assert out.loc[out["error"].isna(), "stop"].notna().all()
+
+
+def test_parsing_and_output_bytes_do_not_depend_on_the_chunk_size(pima_model, cases, tmp_path):
+    src = _damaged_cases(cases, tmp_path)
+    digests = set()
+    for size in (1, 3, 8, 1000):
+        run_batch(pima_model, src, tmp_path / f"o{size}.csv", errors_path=tmp_path / f"e{size}.csv", chunk_size=size)
+        digests.add((hashlib.sha256((tmp_path / f"o{size}.csv").read_bytes()).hexdigest(),
+                     hashlib.sha256((tmp_path / f"e{size}.csv").read_bytes()).hexdigest()))
+    assert len(digests) == 1  # `true` is "not a number" even alone in a chunk of 1
+
+
+@pytest.mark.parametrize("view", ["next", "long"])
+def test_parquet_output_has_one_schema_whatever_a_chunk_holds(pima_model, cases, tmp_path, view):
+    import pyarrow.parquet as pq
+
+    src = _damaged_cases(cases, tmp_path)  # chunk 0 has errors, chunk 1 has none: the error column is all-empty there
+    run_batch(pima_model, src, tmp_path / "o.parquet", errors_path=tmp_path / "e.parquet", chunk_size=1, view=view)
+    run_batch(pima_model, src, tmp_path / "o.csv", chunk_size=1000, view=view)
+    table = pq.read_table(tmp_path / "o.parquet")
+    if view == "next":
+        assert str(table.schema.field("error").type) == "string" and str(table.schema.field("stop").type) == "bool"
+        assert str(table.schema.field("glu").type) == "string"  # CSV cells are carried through as written
+        assert table.to_pandas().to_csv(index=False, lineterminator="\n") == (tmp_path / "o.csv").read_text()
+    else:
+        assert str(table.schema.field("row").type) == "int64" and str(table.schema.field("dof").type) == "int64"
+    assert list(pd.read_parquet(tmp_path / "e.parquet")["row"]) == [1, 2, 3, 24]
+
+
+def test_parquet_input_keeps_its_types_and_an_empty_input_still_writes_its_columns(pima_model, cases, tmp_path):
+    import pyarrow.parquet as pq
+
+    frame = pd.read_csv(cases)
+    frame.to_parquet(tmp_path / "in.parquet", index=False)
+    run_batch(pima_model, tmp_path / "in.parquet", tmp_path / "o.parquet", chunk_size=7)
+    schema = pq.read_schema(tmp_path / "o.parquet")
+    assert str(schema.field("npreg").type) == "int64" and str(schema.field("glu").type) == "double"
+    assert len(pd.read_parquet(tmp_path / "o.parquet")) == 30
+    frame.head(0).to_parquet(tmp_path / "none.parquet", index=False)
+    (tmp_path / "none.csv").write_text(cases.read_text().splitlines()[0] + "\n")
+    for src in ("none.parquet", "none.csv"):
+        for out in ("e.parquet", "e.csv"):
+            summary = run_batch(pima_model, tmp_path / src, tmp_path / out)
+            assert summary.rows == 0
+            assert "next_test" in (pd.read_parquet if out.endswith("parquet") else pd.read_csv)(tmp_path / out).columns
+
+
+def test_a_file_whose_name_and_bytes_disagree_is_refused_in_one_line(pima_model_dir, cases, tmp_path):
+    runner = CliRunner()
+    fake = tmp_path / "cases.parquet"
+    shutil.copy(cases, fake)
+    batch = runner.invoke(cli, ["batch", "--model", str(pima_model_dir), "--in", str(fake), "--out", str(tmp_path / "o.csv")])
+    one_line_exit_2(batch)
+    assert "is not a Parquet file" in batch.stderr and "rename it to .csv" in batch.stderr
+    spec = str(pima_model_dir / "spec.json")
+    fit = runner.invoke(cli, ["fit", "--data", str(fake), "--spec", spec, "--out", str(tmp_path / "m")])
+    one_line_exit_2(fit)
+    assert "is not a Parquet file" in fit.stderr
+
+
 # ---- other user mistakes -----------------------------------------------------------------------------
 
 def test_other_mistakes_exit_2_and_acquire_alone_prints_help():

@@ -14,9 +14,9 @@ import functools
 from typing import Any
 
 from acquire.pipeline import frame as _frame
-from acquire.pipeline.frame import LONG_COLUMNS, NEXT_COLUMNS, NextTestTransformer
+from acquire.pipeline.frame import LONG_COLUMNS, LONG_TYPES, NEXT_COLUMNS, NEXT_TYPES, NextTestTransformer
 
-__all__ = ["rank_frame", "NextTestTransformer", "NEXT_COLUMNS", "LONG_COLUMNS"]
+__all__ = ["rank_frame", "NextTestTransformer", "NEXT_COLUMNS", "NEXT_TYPES", "LONG_COLUMNS", "LONG_TYPES"]
 
 
 @functools.wraps(_frame.rank_frame)

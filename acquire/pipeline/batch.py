@@ -26,9 +26,16 @@ import pandas as pd
 
 from acquire._io import check_output_file, current_umask, distinct_paths, fsync_dir, output_lock
 from acquire.exceptions import AcquireError, DataError
-from acquire.pipeline.frame import rank_frame
+from acquire.pipeline.frame import LONG_TYPES, NEXT_TYPES, rank_frame
+from acquire.pipeline.reading import ROW_PROBLEMS, file_kind, read_chunks
 
-__all__ = ["BatchSummary", "ChunkMapper", "run_batch", "count_rows", "process_chunk"]
+__all__ = ["BatchSummary", "ChunkMapper", "run_batch", "count_rows", "output_schema", "process_chunk"]
+
+
+def _ERRORS_SCHEMA() -> Any:
+    import pyarrow as pa
+
+    return pa.schema([pa.field("row", pa.int64()), pa.field("reason", pa.string())])
 
 #: ``mapper(model, chunks, options, render_csv)`` yields :func:`process_chunk` results in input order
 ChunkMapper = Callable[[Any, Iterator[pd.DataFrame], dict, bool], Iterable[tuple]]
@@ -48,46 +55,45 @@ class BatchSummary:
         return self.rows / self.seconds if self.seconds > 0 else float("inf")
 
 
-def _kind(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        return "csv"
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    raise AcquireError(f"{path}: unknown file type {suffix!r}; use .csv or .parquet")
-
-
 def count_rows(path: Path) -> int | None:
     """Rows in the input (for the progress bar): Parquet metadata, or a fast line count for CSV."""
-    if _kind(path) == "parquet":
+    if file_kind(path) == "parquet":
         import pyarrow.parquet as pq
 
-        return pq.ParquetFile(path).metadata.num_rows
+        try:
+            return pq.ParquetFile(path).metadata.num_rows
+        except Exception:  # the reader says what is wrong, in one line
+            return None
     with open(path, "rb") as fh:
         lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
     return max(lines - 1, 0)
 
 
-def _chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
-    try:
-        if _kind(path) == "parquet":
-            import pyarrow.parquet as pq
+def _arrow_type(name: str) -> Any:
+    import pyarrow as pa
 
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
-                yield batch.to_pandas()
-        else:
-            yield from pd.read_csv(path, chunksize=chunk_size)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such input file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read: {str(exc).strip().splitlines()[0]}") from None
+    return {"string": pa.string(), "float64": pa.float64(), "int64": pa.int64(), "bool": pa.bool_()}[name]
+
+
+def output_schema(columns: list[str], view: str, input_schema: Any = None) -> Any:
+    """The Parquet schema of a batch output, fixed before any row is read: the columns acquire adds
+    have the types of :data:`NEXT_TYPES`/:data:`LONG_TYPES`; the input's own columns keep the
+    input file's types (a Parquet input) or its text (a CSV input: cells are carried through as written)."""
+    import pyarrow as pa
+
+    if view == "long":
+        return pa.schema([pa.field("row", pa.int64())] + [pa.field(n, _arrow_type(t)) for n, t in LONG_TYPES.items()])
+    given = {f.name: f.type for f in input_schema} if input_schema is not None else {}
+    return pa.schema([pa.field(n, _arrow_type(NEXT_TYPES[n]) if n in NEXT_TYPES else given.get(n, pa.string()))
+                      for n in columns])
 
 
 class _AtomicWriter:
     """Appends chunks to a temporary file beside ``target``; ``commit`` fsyncs and renames it."""
 
-    def __init__(self, target: Path):
-        self.target, self.kind = target, _kind(target)  # checked by run_batch before it took the lock
+    def __init__(self, target: Path, schema: Callable[[pd.DataFrame], Any] | None = None):
+        self.target, self.kind = target, file_kind(target, must_exist=False)  # checked before the lock was taken
+        self._make_schema = schema  # frame -> Parquet schema; None: the first chunk's
         for stale in target.parent.glob(f".{target.name}.*.partial"):  # left by a killed run (we hold the lock)
             stale.unlink(missing_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
@@ -113,15 +119,21 @@ class _AtomicWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(frame, preserve_index=False, schema=self._schema)
+        if self._schema is None and self._make_schema is not None:
+            self._schema = self._make_schema(frame)
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False, schema=self._schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # a bug if it happens: the schema is fixed up front
+            raise AcquireError(f"{self.target}: a chunk does not fit the output's fixed schema: {exc}") from None
         if self._parquet is None:
             self._schema = table.schema
             self._parquet = pq.ParquetWriter(self.tmp, self._schema)
+        self._header = False
         self._parquet.write_table(table)  # type: ignore[attr-defined]
 
     def commit(self) -> None:
         if self.kind == "parquet" and self._parquet is None:
-            raise AcquireError(f"{self.target}: nothing to write (the input had no rows)")
+            raise AcquireError(f"{self.target}: nothing was written")
         if self._parquet is not None:
             self._parquet.close()
         with open(self.tmp, "rb+") as fh:
@@ -142,27 +154,27 @@ class _AtomicWriter:
 def process_chunk(model: Any, chunk: pd.DataFrame, options: dict, render_csv: bool) -> tuple[int, pd.DataFrame, Any]:
     """Rank one chunk: ``(rows, problems, payload)``; the payload is the ranked frame, or for CSV
     output its rendered ``(header, body)`` text (so Dask workers, not the client, render it)."""
+    shape_problems = chunk.attrs.get(ROW_PROBLEMS, {})  # rows with too many or too few fields
+    whole = chunk.index
+    if shape_problems:
+        chunk = chunk.drop(index=list(shape_problems))
+    chunk.attrs = {}
     result = rank_frame(model, chunk, **options)
     if options.get("view") == "long":
-        problems = pd.DataFrame(result.attrs.get("errors", []), columns=["row", "reason"])
+        records = result.attrs.get("errors", []) + [{"row": r, "reason": m} for r, m in shape_problems.items()]
+        problems = pd.DataFrame(records, columns=["row", "reason"]).sort_values("row", kind="stable")
     else:
+        if shape_problems:  # every input row has its output row: a malformed one holds only its error
+            result = result.reindex(whole)
+            result.loc[list(shape_problems), "error"] = list(shape_problems.values())
         bad = result["error"].notna()
         problems = pd.DataFrame({"row": result.index[bad], "reason": result.loc[bad, "error"]})
         result = result.reset_index(drop=True)
+    result.attrs = {}  # the problems are returned; attrs would not survive Parquet's metadata anyway
     if render_csv:
-        result.attrs = {}
-        return len(chunk), problems, (result.head(0).to_csv(index=False, lineterminator="\n"),
+        return len(whole), problems, (result.head(0).to_csv(index=False, lineterminator="\n"),
                                       result.to_csv(index=False, header=False, lineterminator="\n"))
-    return len(chunk), problems, result
-
-
-def _numbered(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """Give every chunk's rows their 0-based position in the whole input as the index."""
-    offset = 0
-    for chunk in chunks:
-        chunk.index = pd.RangeIndex(offset, offset + len(chunk))
-        offset += len(chunk)
-        yield chunk
+    return len(whole), problems, result
 
 
 def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLike, *,
@@ -184,9 +196,11 @@ def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLik
         raise AcquireError(f"chunk_size == {chunk_size}, must be >= 1")
     if not src.is_file():
         raise DataError(f"{src}: no such input file")
+    file_kind(src)  # the name and the first bytes agree
     distinct_paths({"--in": src, "--out": dst, "--errors": errors_path})
     for target in [dst] + ([Path(errors_path)] if errors_path else []):
         check_output_file(target)  # a regular file in an existing folder, before its lock file is made
+        file_kind(target, must_exist=False)
     with ExitStack() as locks:  # one writer per output: a concurrent run is refused, never raced
         for target in [dst] + ([Path(errors_path)] if errors_path else []):
             locks.enter_context(output_lock(target))
@@ -195,12 +209,17 @@ def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLik
 
 def _run_locked(model: Any, src: Path, dst: Path, errors_path: str | os.PathLike | None, chunk_size: int, view: str,
                 progress: Callable[[int], None] | None, mapper: ChunkMapper | None, rank_options: dict) -> BatchSummary:
-    out = _AtomicWriter(dst)
-    err = _AtomicWriter(Path(errors_path)) if errors_path else None
+    input_schema = None
+    if file_kind(src) == "parquet":
+        import pyarrow.parquet as pq
+
+        input_schema = pq.ParquetFile(src).schema_arrow
+    out = _AtomicWriter(dst, lambda frame: output_schema(list(frame.columns), view, input_schema))
+    err = _AtomicWriter(Path(errors_path), lambda frame: _ERRORS_SCHEMA()) if errors_path else None
     start, offset, ranked, failed = time.perf_counter(), 0, 0, 0
     options = dict(rank_options, view=view, errors="report")
     render = out.kind == "csv"
-    chunks = _numbered(_chunks(src, chunk_size))
+    chunks = read_chunks(src, chunk_size)
     if mapper is None:
         processed: Iterable[tuple] = (process_chunk(model, chunk, options, render) for chunk in chunks)
     else:
@@ -218,8 +237,8 @@ def _run_locked(model: Any, src: Path, dst: Path, errors_path: str | os.PathLike
             offset += rows
             if progress is not None:
                 progress(rows)
-        if err is not None and err._header and err.kind == "csv":
-            err.write(pd.DataFrame(columns=["row", "reason"]))
+        if err is not None and err._header:  # no bad rows: the errors file holds its header only
+            err.write(pd.DataFrame({"row": pd.Series([], dtype="int64"), "reason": pd.Series([], dtype=object)}))
         out.commit()
         if err is not None:
             err.commit()

@@ -21,14 +21,17 @@ from acquire.engine.pricing import NOT_WORTH
 from acquire.engine.ranking import BatchRanking
 from acquire.exceptions import AcquireError, AcquireWarning, DataError
 
-__all__ = ["rank_frame", "NextTestTransformer", "NEXT_COLUMNS", "LONG_COLUMNS"]
+__all__ = ["rank_frame", "NextTestTransformer", "NEXT_COLUMNS", "NEXT_TYPES", "LONG_COLUMNS", "LONG_TYPES"]
 
-#: columns the "next" view adds to the input frame
-NEXT_COLUMNS = ["next_test", "next_cost", "next_value", "next_value_per_cost", "n_candidates", "stop", "stop_reason",
-                "error"]
-#: columns of the "long" view (after ``row``)
-LONG_COLUMNS = ["rank", "feature", "kind", "members", "cost", "value", "se", "dof", "net_value", "value_per_cost",
-                "within_budget", "method", "recommended"]
+#: the columns the "next" view adds to the input frame, and their types (fixed: never inferred from data)
+NEXT_TYPES = {"next_test": "string", "next_cost": "float64", "next_value": "float64", "next_value_per_cost": "float64",
+              "n_candidates": "int64", "stop": "bool", "stop_reason": "string", "error": "string"}
+NEXT_COLUMNS = list(NEXT_TYPES)
+#: the columns of the "long" view after ``row`` (the input's row label), and their types
+LONG_TYPES = {"rank": "int64", "feature": "string", "kind": "string", "members": "string", "cost": "float64",
+              "value": "float64", "se": "float64", "dof": "int64", "net_value": "float64", "value_per_cost": "float64",
+              "within_budget": "bool", "method": "string", "recommended": "bool"}
+LONG_COLUMNS = list(LONG_TYPES)
 
 
 def rank_frame(model: Any, frame: pd.DataFrame, *, observed: Sequence[str] | None = None, objective: str = "eig",
@@ -82,7 +85,7 @@ def rank_frame(model: Any, frame: pd.DataFrame, *, observed: Sequence[str] | Non
                           include_groups=include_groups, n_draws=n_draws, n_replicates=n_replicates, seed=seed,
                           allow_after_decision=allow_after_decision)
     ranker.check_params()
-    X, problems = spec.encode_rows(frame, what="data")
+    X, problems = spec.encode_rows(frame, what="data", level_hints=False)  # a row's reason is its own
     if problems and errors == "raise":
         raise DataError(problems[min(problems)])
     if observed is not None:
