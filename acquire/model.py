@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 import warnings
 from datetime import datetime, timezone
@@ -167,11 +168,10 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
 
     metrics: dict = {"holdout": holdout, "seed": seed, "n_rows": int(len(frame))}
     if holdout > 0:
-        from sklearn.model_selection import train_test_split
+        from acquire.splits import holdout_split
 
-        idx = np.arange(len(frame))
-        train, test = train_test_split(idx, test_size=holdout, random_state=seed,
-                                       stratify=y if kind != "continuous" else None)
+        train, test = holdout_split(len(frame), holdout, seed, y=y, stratify=kind != "continuous", option="--holdout",
+                                    classes=spec.classes)
         held = make(**params).fit(X[train], y[train], kind=kind, n_classes=n_classes, mask_units=units, discrete=discrete)
         metrics["by_missingness"] = missingness_report(held, X[test], y[test], units, seed=seed)
     fitted = make(**params).fit(X, y, kind=kind, n_classes=n_classes, mask_units=units, discrete=discrete)
@@ -183,6 +183,39 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
     else:
         conditional = ClassConditionalCopula().fit(X, discrete, y, n_classes)
     return Model(spec, fitted, conditional, metrics, training_rows=np.unique(row_fingerprints(X, y)))
+
+
+def _check_predictor_entry(directory: Path, meta: Any, spec: Spec) -> Any:
+    """The predictor class the manifest names, once its entry agrees with the spec: a known name, the
+    spec's target kind and class count, the spec's feature count, a list of files and plain params."""
+    import inspect
+
+    def bad(what: str) -> ModelError:
+        return ModelError(f"{directory}/{MANIFEST}: the predictor entry's {what}; the folder is damaged or edited")
+
+    if not isinstance(meta, dict):
+        raise bad("is not an object")
+    name = meta.get("name")
+    if not isinstance(name, str) or name not in PREDICTORS:
+        raise ModelError(f"{directory}: unknown predictor {str(name)[:40]!r}; this acquire knows {', '.join(PREDICTORS)}")
+    if meta.get("kind") != spec.target_kind:
+        raise bad(f"kind {str(meta.get('kind'))[:40]!r} is not the spec's target kind {spec.target_kind!r}")
+    n_classes, n_features = meta.get("n_classes"), meta.get("n_features")
+    expected = len(spec.classes) if spec.classes is not None else None
+    if (not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 0
+            or (expected is not None and spec.target_kind != "continuous" and n_classes != expected)):
+        raise bad(f"n_classes {str(n_classes)[:40]} disagrees with the spec's classes")
+    if not isinstance(n_features, int) or isinstance(n_features, bool) or n_features != len(spec.features):
+        raise bad(f"n_features {str(n_features)[:40]} is not the spec's {len(spec.features)} features")
+    if not isinstance(meta.get("files", []), list) or not all(isinstance(f, str) for f in meta.get("files", [])):
+        raise bad("files is not a list of file names")
+    params = meta.get("params", {})
+    accepted = set(inspect.signature(PREDICTORS[name].__init__).parameters) - {"self"}
+    if (not isinstance(params, dict) or not set(params) <= accepted
+            or not all(v is None or isinstance(v, (int, float, str)) for v in params.values())
+            or any(isinstance(v, float) and not math.isfinite(v) for v in params.values())):
+        raise bad("params are not the predictor's own finite settings")
+    return PREDICTORS[name]
 
 
 def load_model(directory: PathLike) -> Model:
@@ -230,11 +263,9 @@ def load_model(directory: PathLike) -> Model:
         conditional = conditional_from_dict(json.loads((directory / "conditional.json").read_text("utf-8")))
         metrics = json.loads((directory / "metrics.json").read_text("utf-8"))
         meta = manifest["predictor"]
-        predictor_cls = PREDICTORS.get(meta.get("name"))
-    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{directory}: malformed model: {exc}") from None
-    if predictor_cls is None:
-        raise ModelError(f"{directory}: unknown predictor {meta.get('name')!r}; this acquire knows {', '.join(PREDICTORS)}")
+    except (KeyError, TypeError, AttributeError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{directory}: malformed model: {str(exc)[:300]}") from None
+    predictor_cls = _check_predictor_entry(directory, meta, spec)
     if (not isinstance(meta.get("files", []), list) or any(f not in files for f in meta.get("files", []))
             or any(f not in files for f in predictor_cls.files_required)):
         raise ModelError(f"{directory}/{MANIFEST}: the predictor's files are not all listed with checksums")
@@ -251,7 +282,7 @@ def load_model(directory: PathLike) -> Model:
             if stored.get("hash") != FINGERPRINT or any(len(h) != 16 for h in stored["rows"]):
                 raise ValueError("unknown fingerprint")
             training_rows = np.array([int(h, 16) for h in stored["rows"]], dtype=np.uint64)
-        except (KeyError, TypeError, ValueError, AttributeError, json.JSONDecodeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # incl. JSON and UTF-8 errors
             raise ModelError(f"{directory}/{TRAINING_ROWS}: malformed training-row fingerprint ({exc})") from None
     if manifest.get("feature_names") != spec.feature_names:  # e.g. spec.json edited: features reordered or renamed
         raise ModelError(f"{directory}: spec.json's features differ from those the model was fitted on (manifest)")

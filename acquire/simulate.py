@@ -257,9 +257,8 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     >>> bool(sim.summary.set_index("policy").loc["greedy", "mean_cost"] <= sim.total_cost)
     True
     """
-    from sklearn.model_selection import StratifiedKFold, KFold, train_test_split
-
     from acquire.model import fit_model
+    from acquire.splits import fold_splits, holdout_split
 
     if not 0 < test_size < 1:
         raise AcquireError(f"test_size == {test_size}, must be in (0, 1)")
@@ -272,12 +271,13 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     splits = []
     for r in range(repeats):
         if folds is None:
-            train, test = train_test_split(np.arange(len(frame)), test_size=test_size, random_state=seed + r,
-                                           stratify=y_all if classify else None)
+            train, test = holdout_split(len(frame), test_size, seed + r, y=y_all, stratify=classify,
+                                        option="--test-size", classes=spec.classes)
             splits.append((r, train, test))
         else:
-            maker = (StratifiedKFold if classify else KFold)(n_splits=folds, shuffle=True, random_state=seed + r)
-            splits.extend((r, train, test) for train, test in maker.split(X_all, y_all if classify else None))
+            splits.extend((r, train, test) for train, test in fold_splits(len(frame), folds, seed + r, y=y_all,
+                                                                          stratify=classify, option="--folds",
+                                                                          classes=spec.classes))
     stop_rates = {}  # policy → the exchange rate its stop rule uses; a spec without one is refused before fitting
     for p in policies:
         pol = make_policy(p) if isinstance(p, str) else p
@@ -363,15 +363,14 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
     (``value − cost·λ > 0``) and stops otherwise; one row per λ: mean cost per case, its share of
     the total, and the metric of the final predictions. Same split and model as :func:`simulate`.
     """
-    from sklearn.model_selection import train_test_split
-
     from acquire.model import fit_model
     from acquire.policies import GreedyValue
+    from acquire.splits import holdout_split
 
     spec = spec.with_classes_from(frame[spec.target_name])
     y_all = spec.encode_target(frame[spec.target_name])
-    stratify = y_all if spec.target_kind != "continuous" else None
-    train, test = train_test_split(np.arange(len(frame)), test_size=test_size, random_state=seed, stratify=stratify)
+    train, test = holdout_split(len(frame), test_size, seed, y=y_all, stratify=spec.target_kind != "continuous",
+                                option="--test-size", classes=spec.classes)
     if max_cases is not None:
         test = test[:max_cases]
     model = fit_model(frame.iloc[train], spec, seed=seed, holdout=0, predictor_params=predictor_params)

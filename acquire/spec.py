@@ -531,11 +531,21 @@ def _build(data: dict, label: str, frame: pd.DataFrame | None = None) -> Spec:
                 sensitive=bool(f.get("sensitive", False)), description=f.get("description"),
             )
         )
-    for f in features:
-        if f.panel is not None and f.panel in names:
-            fail("features", f"panel name {f.panel!r} is also a feature name")
-        if f.panel is not None and f.panel in groups:
-            fail("features", f"panel name {f.panel!r} is also a group name")
+    panels_said: set[str] = set()
+    for f in features:  # a ranking lists features, groups and panels by name: each name means one thing
+        if f.panel is not None and f.panel not in panels_said:
+            panels_said.add(f.panel)
+            if f.panel in names:
+                fail("features", f"panel name {f.panel!r} is also a feature name")
+            if f.panel in groups:
+                fail("features", f"panel name {f.panel!r} is also a group name")
+            if f.panel == target["name"]:
+                fail("features", f"panel name {f.panel!r} is also the target's name")
+    for g in groups:
+        if g in names:
+            fail(f"groups.{g}", f"group name {g!r} is also a feature name; rename the group")
+        if g == target["name"]:
+            fail(f"groups.{g}", f"group name {g!r} is also the target's name; rename the group")
 
     use_case = dict(data.get("use_case") or {"kind": "risk_prediction"})
     if "utility" in use_case:

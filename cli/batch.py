@@ -48,7 +48,7 @@ def batch(model_dir, in_path, out_path, errors_path, chunk_size, view, objective
     if scheduler is not None:
         from acquire.pipeline.distributed import client_for, cluster_mapper
 
-        client = client_for(scheduler, workers)
+        client = client_for(scheduler, workers, quiet=quiet)
         mapper = cluster_mapper(client)
     show = not quiet and sys.stderr.isatty()
     bar = tqdm(total=count_rows(Path(in_path)) if show else None, unit="rows",

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from acquire.cli.options import case_options, common, draws_option, REPLICATES, model_and_case, note
 from acquire.cli.render import csv_text, table, to_json
+
+#: the figure formats --plot writes (from the file's extension)
+PLOT_FORMATS = (".png", ".svg", ".pdf")
+
+
+def plot_path_checked(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--plot: a file whose extension names the format; checked before any work is done."""
+    if value is None:
+        return None
+    suffix = Path(value).suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        raise click.BadParameter(f"{value!r} ends in {suffix or 'no extension'}; name the file .png, .svg or .pdf "
+                                 f"(the extension is the format)", ctx, param)
+    from acquire._io import check_output_file
+    from acquire.exceptions import AcquireError
+
+    try:
+        check_output_file(value)
+    except AcquireError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return value
 
 
 @click.command()
@@ -18,7 +41,8 @@ from acquire.cli.render import csv_text, table, to_json
               show_default=True, help="auto: exact up to 14 players, permutation sampling beyond.")
 @click.option("--tol", type=click.FloatRange(min=0, min_open=True), help="Sample until every SE is below this.")
 @draws_option(512, "Draws of the missing tests per coalition")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Save a bar plot (PNG/SVG/PDF).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), callback=plot_path_checked,
+              help="Save a bar plot (.png, .svg or .pdf).")
 @common()
 def explain(dataset, model_dir, data, row, observed, case_json, game, objective, method, tol, draws, plot_path,
             fmt, seed, quiet) -> None:
@@ -75,6 +99,6 @@ def save_plot(result, path: str) -> None:
     ax = result.plot()
     try:
         with atomic_file(path) as tmp:
-            ax.figure.savefig(tmp, dpi=120, format=(path.rsplit(".", 1)[-1] if "." in path else "png"))
+            ax.figure.savefig(tmp, dpi=120, format=Path(path).suffix.lower().lstrip("."))
     finally:
         plt.close(ax.figure)

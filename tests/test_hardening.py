@@ -103,6 +103,7 @@ def edit_trees(folder, edit):
     (lambda t: t["split_indices"].__setitem__(0, -5), "feature index outside"),
     (lambda t: t["left_children"].__setitem__(0, 0), r"points back \(a cycle\)"),
     (lambda t: t["right_children"].__setitem__(0, 10**6), "out of range"),
+    (lambda t: t["left_children"].__setitem__(t["left_children"].index(-1), -880851), "negative but not -1"),
 ])
 def test_crafted_trees_are_refused_before_any_kernel(pima_model_dir, tmp_path, edit, words):
     folder = tmp_path / "m"
@@ -111,6 +112,47 @@ def test_crafted_trees_are_refused_before_any_kernel(pima_model_dir, tmp_path, e
     with pytest.raises(ModelError, match=words):
         load_model(folder)
     one_line_exit_2(CliRunner().invoke(cli, ["rank", "--model", str(folder), "--case", '{"age": 30}']))
+
+
+def test_flipped_bytes_in_the_predictor_never_crash_the_process(pima_model_dir, tmp_path):
+    """XGBoost's own UBJSON loader trusts the file's lengths: one flipped byte could kill the process.
+    300 corrupted copies (checksums recomputed) are loaded and ranked in a child process, which must
+    finish: every copy is refused in one line or still ranks."""
+    import subprocess
+    import sys
+
+    script = f"""
+import hashlib, json, random, shutil, pathlib
+from acquire import load_model, AcquireError
+src, rng = pathlib.Path({str(pima_model_dir)!r}), random.Random(0)
+raw0 = (src / "predictor.ubj").read_bytes()
+refused = ranked = 0
+for i in range(300):
+    d = pathlib.Path({str(tmp_path)!r}) / f"m{{i}}"
+    shutil.copytree(src, d)
+    raw = bytearray(raw0)
+    at = rng.randrange(len(raw))
+    if i % 3:
+        raw[at:at + 4] = bytes(rng.randrange(256) for _ in range(4))
+    else:
+        raw = raw[:at]
+    (d / "predictor.ubj").write_bytes(bytes(raw))
+    m = json.loads((d / "manifest.json").read_text())
+    m["files"] = {{n: hashlib.sha256((d / n).read_bytes()).hexdigest() for n in m["files"]}}
+    (d / "manifest.json").write_text(json.dumps(m))
+    try:
+        load_model(d).rank({{"age": 30.0}}, seed=0)
+        ranked += 1
+    except AcquireError as exc:
+        assert len(str(exc).splitlines()) == 1, exc
+        refused += 1
+    shutil.rmtree(d)
+print(refused, ranked)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])  # -11 was a segfault
+    refused, ranked = map(int, done.stdout.split())
+    assert refused + ranked == 300 and refused > 0
 
 
 def test_garbage_predictor_and_unlisted_files_are_refused(pima_model_dir, tmp_path, monkeypatch):
@@ -159,6 +201,10 @@ def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
      r"groups.g.shared_cost: must be a finite number"),
     ("target: {name: y, kind: binary}\nfeatures: [{name: a, type: continuous, cost: 1}]\nuse_case: {kind: risk_prediction, nats_per_cost: .nan}",
      r"use_case.nats_per_cost: must be a finite number"),
+    ("target: {name: y, kind: binary}\ngroups: {a: {shared_cost: 1}}\nfeatures: [{name: a, type: continuous, cost: 1, group: a}]",
+     r"groups.a: group name 'a' is also a feature name"),
+    ("target: {name: y, kind: binary}\nfeatures: [{name: a, type: continuous, cost: 1, panel: y}]",
+     r"panel name 'y' is also the target's name"),
 ])
 def test_malformed_specs_exit_2_in_one_line(tmp_path, pima, text, words):
     (tmp_path / "spec.yaml").write_text(text)
@@ -276,6 +322,53 @@ def test_other_mistakes_exit_2_and_acquire_alone_prints_help():
         one_line_exit_2(runner.invoke(cli, argv))
 
 
+def test_too_few_rows_or_none_exit_2_naming_the_option(pima, pima_model_dir, tmp_path):
+    frame, _ = pima
+    spec = str(pima_model_dir / "spec.json")
+    small, empty = tmp_path / "small.csv", tmp_path / "empty.csv"
+    frame.head(12).to_csv(small, index=False)  # No: 8, Yes: 4
+    frame.head(0).to_csv(empty, index=False)
+    runner = CliRunner()
+    cases = {
+        ("fit", "--data", str(small), "--spec", spec, "--out", str(tmp_path / "m"), "--holdout", "0.9"):
+            r"--holdout 0\.9 cannot split 12 rows \(No: 8, Yes: 4\).*choose --holdout between 0\.17 and 0\.83",
+        ("simulate", "--data", str(small), "--spec", spec, "--test-size", "0.9"): r"--test-size 0\.9 cannot split 12",
+        ("simulate", "--data", str(small), "--spec", spec, "--folds", "5"):
+            r"--folds 5 needs at least 5 rows of every class; its smallest class has 4.*choose --folds 4 or fewer",
+        ("simulate", "--data", str(empty), "--spec", spec): r"no rows",
+        ("check", "--model", str(pima_model_dir), "--data", str(empty)): r"no rows",
+    }
+    import re
+
+    for argv, words in cases.items():
+        result = runner.invoke(cli, [*argv, "-q"])
+        one_line_exit_2(result)
+        assert re.search(words, result.stderr), result.stderr
+    # the smallest workable share still fits
+    assert runner.invoke(cli, ["fit", "--data", str(small), "--spec", spec, "--out", str(tmp_path / "m"), "-q",
+                               "--holdout", "0.2"]).exit_code == 0
+
+
+def test_plot_names_and_scheduler_addresses_are_checked_before_any_work(pima_model_dir, cases, tmp_path):
+    from acquire.pipeline.distributed import client_for
+
+    runner = CliRunner()
+    (tmp_path / "a.b").mkdir()
+    for plot in ("out.xyz", str(tmp_path / "a.b" / "out")):  # a dot in a folder name is not an extension
+        result = runner.invoke(cli, ["explain", "--model", str(pima_model_dir), "--data", str(cases), "--row", "0",
+                                     "--plot", plot])
+        one_line_exit_2(result)
+        assert "name the file .png, .svg or .pdf" in result.stderr
+    result = runner.invoke(cli, ["batch", "--model", str(pima_model_dir), "--in", str(cases), "--out",
+                                 str(tmp_path / "o.csv"), "--scheduler", "garbage"])
+    one_line_exit_2(result)
+    assert "not a scheduler address" in result.stderr
+    start = time.perf_counter()
+    with pytest.raises(AcquireError, match="could not connect to a Dask scheduler there within 1 s"):
+        client_for("tcp://127.0.0.1:9", timeout=1, quiet=True)  # nothing listens on the discard port
+    assert time.perf_counter() - start < 30
+
+
 def test_edited_spec_or_conditional_model_is_refused(pima_model_dir, tmp_path):
     folder = tmp_path / "m"
     edits = {
@@ -302,3 +395,18 @@ def test_edited_spec_or_conditional_model_is_refused(pima_model_dir, tmp_path):
     reseal(folder)
     with pytest.raises(ModelError, match="positive-definite"):
         load_model(folder)
+
+
+def test_the_strict_ubjson_reader_round_trips_and_refuses_bad_lengths(pima_model_dir):
+    from acquire.predictors.ubjson import UBJSONError, decode, encode
+
+    raw = (pima_model_dir / "predictor.ubj").read_bytes()
+    doc = decode(raw)
+    assert decode(encode(doc))["learner"]["learner_model_param"] == doc["learner"]["learner_model_param"]
+    small = {"a": [1, 2.5, None, True, "x"], "b": {"c": np.arange(5, dtype=np.int32)}}
+    back = decode(encode(small))
+    assert back["a"] == small["a"] and back["b"]["c"].tolist() == [0, 1, 2, 3, 4]
+    for bad in (raw[:-1], raw + b"Z", b"[$d#L\x7f\xff\xff\xff\xff\xff\xff\xff", b"S" + b"L\xff" * 4, b"[" * 100 + b"]" * 100,
+                b"{L\x00\x00\x00\x00\x00\x00\x00\x01a" + b"Q"):
+        with pytest.raises(UBJSONError):
+            decode(bad)

@@ -6,8 +6,9 @@ The normal suite runs a small profile (40 examples per property). For the full r
 
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from acquire import AcquireError, load_spec
@@ -189,3 +190,175 @@ def test_unusual_but_valid_user_files_never_crash(tmp_path_factory, case):
         paid = steps.groupby(["policy", "case"])["cost"].sum()
         everything = sum(f["cost"] for f in spec["features"]) + 2.0  # each test once, the draw's cost once
         assert (paid <= everything + 1e-9).all() and not math.isnan(paid.max())
+
+
+# ---- properties that reach a fitted model ---------------------------------------------------------
+# The argument property above mostly stops at parsing. These always name a real model folder and
+# case, so every example gets to the engine: ranking, Shapley, tampered folders, output paths.
+
+import hashlib  # noqa: E402
+import shutil  # noqa: E402
+
+FEATURES = ["npreg", "glu", "bp", "skin", "bmi", "ped", "age"]
+number_text = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32).map(repr),
+                        st.integers(-10, 10**4).map(str), st.sampled_from(["", "1e999", "-0", "0.0001"]))
+subset = st.lists(st.sampled_from(FEATURES + ["zzz"]), max_size=8).map(",".join)
+
+
+@pytest.fixture(scope="module")
+def case_file(pima, tmp_path_factory):
+    path = tmp_path_factory.mktemp("cases") / "cases.csv"
+    pima[0].drop(columns="type").head(5).to_csv(path, index=False)
+    return path
+
+
+def _engine_argv(command, data, choices):
+    argv = [command, "-q", "--model", str(data[0]), "--data", str(data[1])]
+    for option, value in choices:
+        argv += [option, value]
+    return argv
+
+
+valid_subset = st.lists(st.sampled_from(FEATURES), min_size=1, max_size=7, unique=True).map(",".join)
+#: mostly values a user would pass (so most examples reach the engine), sometimes anything
+rank_choice = st.one_of(
+    st.tuples(st.just("--observed"), valid_subset),
+    st.tuples(st.just("--budget"), st.floats(0, 50).map(repr)),
+    st.tuples(st.just("--exchange-rate"), st.floats(0, 0.05).map(repr)),
+    st.tuples(st.just("--objective"), st.sampled_from(["eig", "evsi"])),
+    st.tuples(st.just("--method"), st.sampled_from(["exact", "mc", "auto"])),
+    st.tuples(st.just("--format"), st.sampled_from(["json", "csv", "table"])),
+    st.tuples(st.just("--draws"), st.integers(64, 512).map(str)),
+    st.tuples(st.sampled_from(["--row", "--observed", "--objective", "--budget", "--exchange-rate", "--draws",
+                               "--method", "--format", "--seed"]), st.one_of(number_text, subset)),
+)
+
+
+@given(st.lists(rank_choice, max_size=5), st.integers(0, 4))
+def test_rank_on_a_fitted_model_exits_0_or_2_and_json_is_strict(pima_model_dir, case_file, choices, row):
+    argv = _engine_argv("rank", (pima_model_dir, case_file), [("--row", str(row))] + choices)
+    result = CliRunner().invoke(cli, argv, catch_exceptions=True)
+    event(f"exit {result.exit_code}")  # --hypothesis-show-statistics: how many reached a ranking
+    assert result.exit_code in (0, 2), (argv, result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output
+    if result.exit_code == 2:
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("Error: "), result.stderr
+    elif [v for o, v in zip(argv, argv[1:]) if o == "--format"][-1:] == ["json"]:
+        json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+
+
+explain_choice = st.tuples(st.sampled_from(["--observed", "--game", "--method", "--tol", "--draws", "--format"]),
+                           st.one_of(number_text, subset, st.sampled_from(["voi", "prediction", "exact", "kernel",
+                                                                           "permutation", "json", "csv"])))
+
+
+@settings(max_examples=8 if os.environ.get("ACQUIRE_HYPOTHESIS_PROFILE", "default") == "default" else 500)
+@given(st.lists(explain_choice, max_size=4), st.integers(0, 4))
+def test_explain_on_a_fitted_model_exits_0_or_2(pima_model_dir, case_file, choices, row):
+    argv = _engine_argv("explain", (pima_model_dir, case_file), [("--row", str(row)), ("--draws", "64")] + choices)
+    result = CliRunner().invoke(cli, argv, catch_exceptions=True)
+    event(f"exit {result.exit_code}")
+    assert result.exit_code in (0, 2), (argv, result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output
+
+
+json_scalar = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True),
+                        st.text(max_size=5), st.lists(st.integers(-3, 3), max_size=3))
+
+
+def _paths(data, prefix=()):
+    """Every (path to a leaf) in parsed JSON."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _paths(v, prefix + (i,))
+    else:
+        yield prefix
+
+
+tamper = st.one_of(
+    st.tuples(st.just("json"), st.sampled_from(["spec.json", "conditional.json", "manifest.json", "metrics.json"]),
+              st.integers(0, 10**6), json_scalar),
+    st.tuples(st.just("bytes"), st.sampled_from(["predictor.ubj", "conditional.json", "spec.json"]),
+              st.integers(0, 10**6), st.binary(min_size=1, max_size=8)),
+    st.tuples(st.just("truncate"), st.sampled_from(["predictor.ubj", "conditional.json", "manifest.json"]),
+              st.integers(0, 10**6), st.none()),
+)
+
+
+@settings(max_examples=25 if os.environ.get("ACQUIRE_HYPOTHESIS_PROFILE", "default") == "default" else 2000)
+@given(st.lists(tamper, min_size=1, max_size=3), st.booleans())
+def test_a_tampered_model_folder_is_refused_or_still_ranks(pima_model_dir, tmp_path_factory, edits, reseal):
+    """Edits anywhere in the folder, with the checksums recomputed (as whoever edits a folder can):
+    loading refuses in one line, or the model loads and ranks a case. Never another exception."""
+    from acquire import load_model
+
+    folder = tmp_path_factory.mktemp("tampered") / "m"
+    shutil.copytree(pima_model_dir, folder)
+    for how, name, where, value in edits:
+        path = folder / name
+        if how == "json":
+            try:
+                data = json.loads(path.read_bytes())
+            except ValueError:  # an earlier edit broke it: nothing to walk
+                continue
+            leaves = list(_paths(data))
+            if not leaves:
+                continue
+            *parents, last = leaves[where % len(leaves)] or (None,)
+            node = data
+            for key in parents:
+                node = node[key]
+            if last is None:
+                data = value
+            else:
+                node[last] = value
+            path.write_text(json.dumps(data))
+        elif how == "bytes":
+            raw = bytearray(path.read_bytes())
+            at = where % max(1, len(raw))
+            raw[at:at + len(value)] = value
+            path.write_bytes(bytes(raw))
+        else:
+            raw = path.read_bytes()
+            path.write_bytes(raw[: where % max(1, len(raw))])
+    if reseal:
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text())
+            manifest["files"] = {n: hashlib.sha256((folder / n).read_bytes()).hexdigest() for n in manifest["files"]}
+            (folder / "manifest.json").write_text(json.dumps(manifest))
+        except Exception:  # a manifest too broken to reseal stays as it is
+            pass
+    try:
+        model = load_model(folder)
+        event("loaded")
+    except AcquireError as exc:  # one line, or one line per spec problem
+        event("refused")
+        assert str(exc) and all(0 < len(line) <= 2000 for line in str(exc).splitlines())
+        return
+    ranking = model.rank({"age": 30.0, "bmi": 25.0}, seed=0)  # a folder that loads must still answer
+    assert np.isfinite(ranking.to_frame()["value"]).all()
+
+
+@given(st.lists(st.sampled_from(["in.csv", "out.csv", "err.csv", "link.csv", "out2.csv"]), min_size=3, max_size=3))
+def test_equal_or_linked_output_paths_never_lose_data(pima_model, tmp_path_factory, names):
+    """--in/--out/--errors drawn from a few names (one a symlink to the input): either three distinct
+    files and a run that writes two, or a one-line refusal; the input is never changed."""
+    from acquire.pipeline.batch import run_batch
+
+    folder = tmp_path_factory.mktemp("paths")
+    src = folder / "in.csv"
+    src.write_text("npreg,glu,bp,skin,bmi,ped,age\n1,,70,30,30.0,0.5,40\n")
+    (folder / "link.csv").symlink_to(src)
+    before = src.read_bytes()
+    src_name, out_name, err_name = names
+    try:
+        summary = run_batch(pima_model, folder / src_name, folder / out_name, errors_path=folder / err_name)
+    except AcquireError as exc:
+        assert len(str(exc).splitlines()) == 1
+        assert src_name not in ("in.csv", "link.csv") or "same file" in str(exc) or "no such input" in str(exc)
+    else:
+        assert summary.rows == 1 and len({(folder / n).resolve() for n in names}) == 3
+    assert src.read_bytes() == before

@@ -36,7 +36,7 @@ from acquire.checks.proxy_target import proxy_target
 from acquire.checks.report import SEVERITIES, CheckReport, Finding
 from acquire.checks.sensitive import sensitive_proxies
 from acquire.checks.treatment import treatment_confounding
-from acquire.exceptions import AcquireError, AcquireWarning
+from acquire.exceptions import AcquireError, AcquireWarning, DataError
 
 __all__ = ["CHECKS", "CheckReport", "Finding", "check", "check_held_out", "split_for_check"]
 
@@ -94,6 +94,8 @@ def check(model: Any, frame: pd.DataFrame, *, use_case: str | None = None, seed:
     for data in (frame, eval_frame if eval_frame is not None else frame):
         if model.spec.target_name not in data.columns:
             raise AcquireError(f"the data has no target column {model.spec.target_name!r}; the checks need outcomes")
+        if len(data) == 0:
+            raise DataError("data: no rows (the file holds a header only); the checks need cases with outcomes")
     say = progress or (lambda message: None)
     fold_models, fold_of, protocol = None, None, ""
     if eval_frame is not None:
@@ -120,9 +122,8 @@ def _cross_fit(model: Any, frame: pd.DataFrame, folds: int, seed: int, say: Call
     import inspect
     import warnings
 
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     from acquire.model import fit_model
+    from acquire.splits import fold_splits
 
     trained = model.trained_on(frame) if hasattr(model, "trained_on") else None
     if trained is None:
@@ -136,13 +137,13 @@ def _cross_fit(model: Any, frame: pd.DataFrame, folds: int, seed: int, say: Call
     spec = model.spec
     y = spec.encode_target(frame[spec.target_name])
     classify = spec.target_kind != "continuous" and np.bincount(y).min() >= folds
-    splitter = (StratifiedKFold if classify else KFold)(n_splits=folds, shuffle=True, random_state=seed)
+    splits = fold_splits(len(frame), folds, seed, y=y, stratify=classify, classes=spec.classes)
     fold_of = np.empty(len(frame), dtype=np.int64)
     predictor = model.predictor
     params = {k: getattr(predictor, k) for k in inspect.signature(type(predictor).__init__).parameters
               if k not in ("self", "seed", "progressbar") and hasattr(predictor, k)}
     models = []
-    for k, (train, test) in enumerate(splitter.split(frame, y if classify else None)):
+    for k, (train, test) in enumerate(splits):
         fold_of[test] = k
         say(f"cross-fitting: model {k + 1} of {folds} without the rows it judges...")
         with warnings.catch_warnings():
@@ -188,8 +189,10 @@ def check_held_out(frame: pd.DataFrame, spec: Any, *, seed: int = 0, held_out: f
 
 def split_for_check(frame: pd.DataFrame, spec: Any, seed: int = 0, held_out: float = 0.3):
     """(rows to fit on, rows to judge the predictions on): stratified by the target for a classifier."""
-    from sklearn.model_selection import train_test_split
+    from acquire.splits import holdout_split
 
     y = frame[spec.target_name]
-    stratify = y if spec.target_kind != "continuous" and y.value_counts().min() >= 2 else None
-    return train_test_split(frame, test_size=held_out, random_state=seed, stratify=stratify)
+    stratify = spec.target_kind != "continuous" and len(y) > 0 and y.value_counts().min() >= 2
+    codes = pd.factorize(y, sort=True)[0] if stratify else None
+    train, test = holdout_split(len(frame), held_out, seed, y=codes, stratify=stratify, option="the held-out share")
+    return frame.iloc[train], frame.iloc[test]

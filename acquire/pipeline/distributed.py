@@ -20,6 +20,7 @@ from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
+from acquire.exceptions import AcquireError
 from acquire.pipeline.batch import ChunkMapper, process_chunk
 from acquire.pipeline.frame import rank_frame
 
@@ -53,15 +54,33 @@ def rank_dask_frame(model: Any, ddf: Any, **options: Any) -> Any:
     return ddf.map_partitions(_rank_partition, model, options, meta=meta)
 
 
-def client_for(scheduler: str, n_workers: int = 2) -> Any:
+def client_for(scheduler: str, n_workers: int = 2, *, timeout: float = 10.0, quiet: bool = False) -> Any:
     """A Dask client: ``"local"`` starts a LocalCluster of ``n_workers`` single-threaded processes;
-    anything else is a scheduler address such as ``tcp://10.0.0.5:8786``."""
+    anything else is a scheduler address such as ``tcp://10.0.0.5:8786``, reached within ``timeout``
+    seconds or refused in one line. ``quiet`` keeps Dask's own log lines and warnings off stderr."""
+    import logging
+    import warnings
+
     from distributed import Client, LocalCluster
 
-    if scheduler == "local":
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        return Client(cluster)
-    return Client(scheduler)
+    if quiet:
+        for name in ("distributed", "bokeh", "tornado"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore")
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            return Client(cluster)
+        if "://" not in scheduler or not scheduler.rsplit(":", 1)[-1].isdigit():
+            raise AcquireError(f"--scheduler {scheduler[:100]!r}: not a scheduler address; give 'local' or an "
+                               f"address with its port, like tcp://10.0.0.5:8786")
+        try:
+            return Client(scheduler, timeout=timeout)
+        except Exception as exc:  # OSError, TimeoutError, a peer that is not a Dask scheduler, ...
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise AcquireError(f"--scheduler {scheduler[:100]}: could not connect to a Dask scheduler there within "
+                               f"{timeout:g} s ({reason}); check the address and that the scheduler runs") from None
 
 
 def map_chunks(client: Any, model: Any, chunks: Iterable[pd.DataFrame], options: dict, render_csv: bool,

@@ -10,7 +10,7 @@ import numpy as np
 
 from acquire.estimators.trees import predict_margins
 
-__all__ = ["TreeArrays", "tree_arrays_from_boosters"]
+__all__ = ["TreeArrays", "check_model_document", "tree_arrays_from_boosters"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,8 @@ NODE_KEYS = ("left_children", "right_children", "split_indices", "split_conditio
 
 def _check_trees(trees: list[dict], n_features: int, n_groups: int, groups: Sequence[int]) -> None:
     """Refuse trees the kernels cannot walk safely (a model file can be edited and re-checksummed):
-    every node array of a tree has one entry per node; a split's feature is in ``[0, n_features)``;
+    every node array of a tree has one entry per node; a leaf's children are exactly −1 (XGBoost
+    walks any other value); a split's feature is in ``[0, n_features)``;
     its children lie in the same tree after the node itself (so every walk ends: no cycle, depth
     below the tree's size); every tree adds to an existing output group."""
     if any(not 0 <= g < n_groups for g in groups) or len(groups) != len(trees):
@@ -83,6 +84,8 @@ def _check_trees(trees: list[dict], n_features: int, n_groups: int, groups: Sequ
         right = np.asarray(tree["right_children"], dtype=np.float64)
         feature = np.asarray(tree["split_indices"], dtype=np.float64)
         node = np.arange(n)
+        if ((left < 0) & (left != -1)).any() or ((right < 0) & (right != -1)).any():
+            raise ValueError(f"tree {t}: a child index is negative but not -1 (a leaf)")
         split = left >= 0
         if (split != (right >= 0)).any():
             raise ValueError(f"tree {t}: a node has one child")
@@ -92,6 +95,51 @@ def _check_trees(trees: list[dict], n_features: int, n_groups: int, groups: Sequ
             raise ValueError(f"tree {t}: a split uses a feature index outside 0..{n_features - 1}")
         if not np.isfinite(np.asarray(tree["split_conditions"], dtype=np.float64)).all():
             raise ValueError(f"tree {t}: a split threshold or leaf value is not finite")
+
+
+#: per-node arrays XGBoost reads when it loads a tree (each must have one entry per node)
+LOADED_NODE_KEYS = NODE_KEYS + ("parents", "base_weights", "loss_changes")
+
+
+def check_model_document(doc: object) -> None:
+    """Refuse a decoded XGBoost model document (``predictor.ubj``) whose trees XGBoost's loader or
+    the kernels could not use safely, before either sees it: a gbtree learner; per tree, every node
+    array as long as ``tree_param.num_nodes`` (at most 2^24), parents and children in range, the
+    rules of :func:`_check_trees`, and no categorical splits; ``tree_info`` naming a group per tree.
+    Raises ``ValueError``."""
+    try:
+        learner = doc["learner"]  # type: ignore[index]
+        booster = learner["gradient_booster"]
+        n_features = int(learner["learner_model_param"]["num_feature"])
+        n_groups = max(1, int(learner["learner_model_param"].get("num_class", "0")),
+                       int(learner["learner_model_param"].get("num_target", "1")))
+        if booster.get("name") != "gbtree":
+            raise ValueError(f"exact tree estimators need a gbtree booster, got {str(booster.get('name'))[:40]!r}")
+        model = booster["model"]
+        trees, info = model["trees"], [int(g) for g in model["tree_info"]]
+        if int(model["gbtree_model_param"]["num_trees"]) != len(trees):
+            raise ValueError("the tree count differs from the trees present")
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not an XGBoost model document (missing or malformed {exc})") from None
+    if not 0 < n_features <= 1 << 20:
+        raise ValueError(f"num_feature {n_features} is out of range")
+    for t, tree in enumerate(trees):
+        if not isinstance(tree, dict):
+            raise ValueError(f"tree {t}: not a tree")
+        try:
+            n = int(tree["tree_param"]["num_nodes"])
+            arrays = {key: np.asarray(tree[key]) for key in LOADED_NODE_KEYS}
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"tree {t}: a node array or tree_param is missing") from None
+        if not 0 < n <= 1 << 24 or any(a.ndim != 1 or len(a) != n or a.dtype.kind not in "biuf"
+                                       for a in arrays.values()):
+            raise ValueError(f"tree {t}: its node arrays differ from num_nodes or are not numbers")
+        parents = arrays["parents"].astype(np.float64)
+        if not (((parents >= -1) & (parents < n)) | (parents == 2**31 - 1)).all():  # the root's parent: 2^31 - 1
+            raise ValueError(f"tree {t}: a parent index is out of range")
+        if np.asarray(tree.get("split_type", [])).any() or len(np.asarray(tree.get("categories", []))):
+            raise ValueError("categorical splits are not supported by the exact tree estimators")
+    _check_trees(trees, n_features, n_groups, info)
 
 
 def tree_arrays_from_boosters(boosters: Sequence, n_features: int, groups_per_booster: Sequence[int]) -> TreeArrays:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
@@ -162,12 +162,10 @@ class XGBoostPredictor(Predictor):
 
         obj = cls(**meta.get("params", {}))
         try:
-            obj.booster_ = xgb.Booster()
-            obj.booster_.load_model(str(directory / "predictor.ubj"))
+            obj.booster_ = _read_booster(directory / "predictor.ubj")
             obj.variance_booster_ = None
             if "predictor_variance.ubj" in meta.get("files", []):
-                obj.variance_booster_ = xgb.Booster()
-                obj.variance_booster_.load_model(str(directory / "predictor_variance.ubj"))
+                obj.variance_booster_ = _read_booster(directory / "predictor_variance.ubj")
         except (xgb.core.XGBoostError, ValueError, OSError) as exc:  # garbage bytes, a truncated file
             first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
             raise ModelError(f"{directory}: cannot load the XGBoost model: {first}") from None
@@ -181,3 +179,20 @@ class XGBoostPredictor(Predictor):
         except (ValueError, KeyError, TypeError, IndexError, OverflowError) as exc:
             raise ModelError(f"{directory}: predictor.ubj holds trees the engine cannot use: {exc}") from None
         return obj
+
+
+def _read_booster(path: Path) -> Any:
+    """An XGBoost booster from a model file a user handed us: the bytes are decoded strictly and the
+    trees checked (:func:`acquire.predictors.tree_arrays.check_model_document`) before XGBoost's
+    own loader, which trusts lengths in the file and can crash the process on a corrupt one, sees
+    a canonical re-encoding of them. Raises ``ValueError`` (or ``XGBoostError``)."""
+    import xgboost as xgb
+
+    from acquire.predictors.tree_arrays import check_model_document
+    from acquire.predictors.ubjson import decode, encode
+
+    doc = decode(path.read_bytes())
+    check_model_document(doc)
+    booster = xgb.Booster()
+    booster.load_model(bytearray(encode(doc)))
+    return booster
