@@ -172,8 +172,17 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
 
         train, test = holdout_split(len(frame), holdout, seed, y=y, stratify=kind != "continuous", option="--holdout",
                                     classes=spec.classes)
-        held = make(**params).fit(X[train], y[train], kind=kind, n_classes=n_classes, mask_units=units, discrete=discrete)
-        metrics["by_missingness"] = missingness_report(held, X[test], y[test], units, seed=seed)
+        unseen = [j for j in range(X.shape[1]) if np.isnan(X[train, j]).all()]
+        if unseen:  # a column with a value or two, all of them held out: the report's model cannot learn it
+            names = ", ".join(repr(spec.feature_names[j]) for j in unseen)
+            warnings.warn(f"no held-out report: {names} has no value in the training part of the --holdout split "
+                          f"({int((~np.isnan(X[:, unseen])).sum())} value(s) in the whole file); the model itself is "
+                          f"fitted on every row; add rows or use --holdout 0", AcquireWarning, stacklevel=2)
+            metrics["holdout"] = 0.0
+        else:
+            held = make(**params).fit(X[train], y[train], kind=kind, n_classes=n_classes, mask_units=units,
+                                      discrete=discrete)
+            metrics["by_missingness"] = missingness_report(held, X[test], y[test], units, seed=seed)
     fitted = make(**params).fit(X, y, kind=kind, n_classes=n_classes, mask_units=units, discrete=discrete)
     conditional: GaussianCopula | ClassConditionalCopula
     if isinstance(fitted, BayesianPredictor):

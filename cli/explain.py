@@ -37,8 +37,9 @@ def plot_path_checked(ctx: click.Context, param: click.Parameter, value: str | N
               help="voi: split the value of acquiring every missing test; prediction: split the current risk "
                    "over the observed features.")
 @click.option("--objective", type=click.Choice(["eig", "evsi"]), default="eig", show_default=True)
-@click.option("--method", type=click.Choice(["auto", "exact", "permutation", "kernel"]), default="auto",
-              show_default=True, help="auto: exact up to 14 players, permutation sampling beyond.")
+@click.option("--method", type=click.Choice(["auto", "exact", "enumerated", "permutation", "kernel"]), default="auto",
+              show_default=True, help="exact/enumerated: every coalition (up to 20 players); auto: every coalition "
+                                      "up to 14 players, permutation sampling beyond.")
 @click.option("--tol", type=click.FloatRange(min=0, min_open=True), help="Sample until every SE is below this.")
 @draws_option(512, "Draws of the missing tests per coalition")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), callback=plot_path_checked,
@@ -81,8 +82,9 @@ def explain(dataset, model_dir, data, row, observed, case_json, game, objective,
                    f"{result.n_evaluations} coalitions evaluated")
         click.echo("")
         frame = result.to_frame()
-        click.echo(table(frame.values.tolist(), ["player", "shapley", "se", "share"],
-                         formats=[None, ".4g", ".2g", ".1%"]))
+        columns = ["player", "shapley", "se", "dof", "ci_lower", "ci_upper", "share"]
+        click.echo(table(frame[columns].values.tolist(), columns, formats=[None, ".4g", ".2g", "d", ".4g", ".4g", ".1%"]))
+        click.echo(f"ci_lower/ci_upper: the {result.level:.0%} interval value ∓ t(dof)·se (dof 0: no sampling error)")
     if plot_path:
         note(quiet, f"plot saved to {plot_path}")
 

@@ -155,8 +155,9 @@ def test_explain_splits_the_value_and_saves_a_plot(run, tmp_path):
                  "--plot", plot, "-q", "--draws", 256)
     assert result.exit_code == 0, result.output
     d = json.loads(result.output)
-    assert d["method"] == "exact" and d["unit"] == "nats" and abs(d["efficiency_gap"]) < 1e-9
+    assert d["method"] == "enumerated" and d["unit"] == "nats" and abs(d["efficiency_gap"]) < 1e-9  # MC coalitions
     assert {p["player"] for p in d["players"]} == {"glu", "bp", "skin", "ped"}
+    assert all(p["dof"] == 7 and p["ci_lower"] < p["shapley"] < p["ci_upper"] for p in d["players"])
     assert sum(p["shapley"] for p in d["players"]) == pytest.approx(d["v_full"] - d["v_empty"])
     assert plot.stat().st_size > 1000 and plot.read_bytes()[:4] == b"\x89PNG"
     table = run("explain", "--dataset", "pima", "--row", 4, "--game", "prediction", "-q")

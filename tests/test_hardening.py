@@ -349,6 +349,32 @@ def test_too_few_rows_or_none_exit_2_naming_the_option(pima, pima_model_dir, tmp
                                "--holdout", "0.2"]).exit_code == 0
 
 
+def test_a_test_done_once_fits_whatever_class_or_split_its_value_falls_in(pima, pima_model_dir, tmp_path):
+    """Found by the exhaustive property profile: one value of a column (here bp) in one class only made
+    the class-conditional model, or the held-out report's model, fail with a message naming no column."""
+    import warnings
+
+    import acquire
+    from acquire.exceptions import AcquireWarning
+
+    frame, spec = pima
+    frame = frame.head(60).copy()
+    frame["bp"] = np.nan
+    frame.loc[frame.index[frame["type"] == "Yes"][0], "bp"] = 70.0
+    model = acquire.fit_model(frame, spec, seed=0, holdout=0)  # the class "No" never had bp: pooled marginal
+    assert np.isfinite(model.rank({"age": 30.0}).to_frame()["value"]).all()
+    for seed in range(6):  # some seed holds the one bp value out: the report is skipped, with a warning
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fitted = acquire.fit_model(frame, spec, seed=seed, holdout=0.3)
+        said = [str(w.message) for w in caught if issubclass(w.category, AcquireWarning) and "held-out" in str(w.message)]
+        if said:
+            assert "'bp' has no value in the training part" in said[0] and "by_missingness" not in fitted.metrics
+            break
+    else:
+        pytest.fail("no seed held the only bp value out")
+
+
 def test_plot_names_and_scheduler_addresses_are_checked_before_any_work(pima_model_dir, cases, tmp_path):
     from acquire.pipeline.distributed import client_for
 

@@ -178,14 +178,19 @@ class GaussianCopula:
         self.ridge = ridge
 
     # ---- fitting -------------------------------------------------------------------
-    def fit(self, X: np.ndarray, discrete: list[bool]) -> "GaussianCopula":
-        """Fit marginals and latent correlation. ``X`` is float (n, p) with NaN for missing."""
+    def fit(self, X: np.ndarray, discrete: list[bool], fallback: "GaussianCopula | None" = None) -> "GaussianCopula":
+        """Fit marginals and latent correlation. ``X`` is float (n, p) with NaN for missing.
+        A column with no value here takes ``fallback``'s marginal (e.g. the pooled one for a class
+        that never had the test) and correlates with nothing."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(discrete):
             raise DataError(f"X has shape {X.shape}; expected (n, {len(discrete)}), one column per feature")
         if X.shape[0] < 3:
             raise DataError(f"the conditional model needs at least 3 rows, got {X.shape[0]}")
-        self.marginals_ = [_Marginal.fit(X[:, j], discrete[j], self.max_knots) for j in range(X.shape[1])]
+        pooled: list[_Marginal] | None = None if fallback is None else fallback.marginals_
+        self.marginals_: list[_Marginal] = [
+            pooled[j] if pooled is not None and np.isnan(X[:, j]).all()
+            else _Marginal.fit(X[:, j], discrete[j], self.max_knots) for j in range(X.shape[1])]
         scores = np.zeros_like(X)
         for j, m in enumerate(self.marginals_):
             seen = ~np.isnan(X[:, j])

@@ -43,7 +43,10 @@ class ClassConditionalCopula:
         counts = np.bincount(y, minlength=n_classes)
         if np.any(counts < 3):
             raise DataError(f"each class needs at least 3 rows for its conditional model; class counts are {counts.tolist()}")
-        self.components_ = [GaussianCopula(max_knots=self.max_knots, ridge=self.ridge).fit(X[y == k], discrete)
+        pooled = None
+        if any(np.isnan(X[y == k]).all(axis=0).any() for k in range(n_classes)):  # a test never done in a class
+            pooled = GaussianCopula(max_knots=self.max_knots, ridge=self.ridge).fit(X, discrete)
+        self.components_ = [GaussianCopula(max_knots=self.max_knots, ridge=self.ridge).fit(X[y == k], discrete, pooled)
                             for k in range(n_classes)]
         self.priors_ = counts / counts.sum()
         self.n_features_ = X.shape[1]

@@ -30,6 +30,7 @@ import pandas as pd
 from acquire.estimators.shapley import (exact_shapley, path_dependent_values, permutation_contributions,
                                         permutation_prefixes)
 from acquire.exceptions import AcquireError
+from acquire.engine.estimator import t_quantile
 
 __all__ = ["Game", "ValueOfInformationGame", "PredictionGame", "PathDependentTreeGame", "ShapleyResult",
            "shapley_values"]
@@ -211,7 +212,7 @@ class PathDependentTreeGame(Game):
 
 @dataclass
 class ShapleyResult:
-    """Shapley values of a game, with standard errors.
+    """Shapley values of a game, with standard errors and the intervals their degrees of freedom call for.
 
     Attributes
     ----------
@@ -219,8 +220,14 @@ class ShapleyResult:
     v_empty, v_full : float
         ``v(∅)`` and ``v(M)``; ``Σ values = v_full − v_empty`` (efficiency).
     method : str
+        What was done: "exact" (every coalition, coalition values without sampling error: ``se = 0``);
+        "enumerated" (every coalition, Monte Carlo coalition values: ``se`` from their replicates);
+        "permutation" or "kernel" (sampled coalitions).
     n_evaluations : int
         Coalition values computed.
+    dof : ndarray of int (m,)
+        Degrees of freedom of each ``se`` (0: nothing was sampled); ``ci_lower``/``ci_upper`` are
+        ``values ∓ t_dof(0.975)·se``.
     """
 
     players: list[str]
@@ -232,36 +239,58 @@ class ShapleyResult:
     n_evaluations: int
     unit: str = ""
     extra: dict = field(default_factory=dict)
+    dof: Any = None
+    level: float = 0.95
+
+    def __post_init__(self) -> None:
+        m = len(self.players)
+        self.dof = np.zeros(m, dtype=np.int64) if self.dof is None else np.broadcast_to(
+            np.asarray(self.dof, dtype=np.int64), (m,)).copy()
 
     @property
     def efficiency_gap(self) -> float:
         return float(self.values.sum() - (self.v_full - self.v_empty))
 
+    @property
+    def ci_lower(self) -> np.ndarray:
+        return self.values - t_quantile(self.level, self.dof) * self.se
+
+    @property
+    def ci_upper(self) -> np.ndarray:
+        return self.values + t_quantile(self.level, self.dof) * self.se
+
     def to_frame(self) -> pd.DataFrame:
         total = self.v_full - self.v_empty
-        frame = pd.DataFrame({"player": self.players, "shapley": self.values, "se": self.se,
+        frame = pd.DataFrame({"player": self.players, "shapley": self.values, "se": self.se, "dof": self.dof,
+                              "ci_lower": self.ci_lower, "ci_upper": self.ci_upper,
                               "share": self.values / total if total != 0 else np.nan})
         return frame.sort_values("shapley", ascending=False, key=np.abs).reset_index(drop=True)
 
     def to_dict(self) -> dict:
         return {"method": self.method, "unit": self.unit, "v_empty": self.v_empty, "v_full": self.v_full,
-                "efficiency_gap": self.efficiency_gap, "n_evaluations": self.n_evaluations,
+                "efficiency_gap": self.efficiency_gap, "n_evaluations": self.n_evaluations, "ci_level": self.level,
                 "players": [{"player": r["player"], "shapley": float(r["shapley"]), "se": float(r["se"]),
+                             "dof": int(r["dof"]), "ci_lower": float(r["ci_lower"]), "ci_upper": float(r["ci_upper"]),
                              "share": None if pd.isna(r["share"]) else float(r["share"])}
                             for r in self.to_frame().to_dict(orient="records")]} | self.extra
 
     def plot(self, ax=None, **bar_kwargs):
-        """Horizontal bars (largest credit on top) with ±2 SE error bars; returns the axes."""
+        """Horizontal bars (largest credit on top) with their 95 % confidence intervals (t with the
+        SE's degrees of freedom; none where nothing was sampled); returns the axes."""
         import matplotlib.pyplot as plt
 
         frame = self.to_frame().iloc[::-1]
         if ax is None:
-            _, ax = plt.subplots(figsize=(6.5, 0.35 * len(frame) + 1.4))
+            _, ax = plt.subplots(figsize=(7.5, 0.35 * len(frame) + 1.6))
         colors = ["tab:blue" if v >= 0 else "tab:red" for v in frame["shapley"]]
-        ax.barh(frame["player"], frame["shapley"], xerr=2 * frame["se"], color=colors, **bar_kwargs)
+        sampled = bool((frame["se"] > 0).any())
+        err = [frame["shapley"] - frame["ci_lower"], frame["ci_upper"] - frame["shapley"]] if sampled else None
+        ax.barh(frame["player"], frame["shapley"], xerr=err, color=colors, **bar_kwargs)
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_xlabel(f"Shapley value{f' ({self.unit})' if self.unit else ''}")
-        ax.set_title(f"v(all) − v(none) = {self.v_full - self.v_empty:.4g} ({self.method})", fontsize=10)
+        how = (f"error bars: {self.level:.0%} CI (t, {int(frame['dof'].max())} dof) of the {self.method} estimate"
+               if sampled else "no sampling error")
+        ax.set_title(f"v(all) − v(none) = {self.v_full - self.v_empty:.4g} by {self.method}; {how}", fontsize=9)
         ax.figure.tight_layout()
         return ax
 
@@ -277,8 +306,10 @@ def shapley_values(game: Game, *, method: str = "auto", n_permutations: int = 25
 
     Parameters
     ----------
-    method : {"auto", "exact", "permutation", "kernel"}
-        "auto" is exact up to 14 players, permutation sampling beyond.
+    method : {"auto", "exact", "enumerated", "permutation", "kernel"}
+        "exact" (alias "enumerated") evaluates every coalition; the result's ``method`` says
+        "enumerated" when the coalition values themselves are Monte Carlo. "auto" enumerates up to
+        14 players and samples permutations beyond.
     n_permutations : int, default=256
         Permutations per round for "permutation" (half of them the reverses of the others).
     n_coalitions : int, default=2048
@@ -301,8 +332,10 @@ def shapley_values(game: Game, *, method: str = "auto", n_permutations: int = 25
     {'a': 0.5, 'b': 0.5, 'noise': 0.0}
     """
     m = len(game.players)
-    if method not in ("auto", "exact", "permutation", "kernel"):
-        raise AcquireError(f"method must be one of ['auto', 'exact', 'permutation', 'kernel'], got {method!r}")
+    if method not in ("auto", "exact", "enumerated", "permutation", "kernel"):
+        raise AcquireError(f"method must be one of ['auto', 'exact', 'enumerated', 'permutation', 'kernel'], got {method!r}")
+    if method == "enumerated":
+        method = "exact"
     if m == 0:
         return ShapleyResult([], np.zeros(0), np.zeros(0), 0.0, 0.0, "exact", 0)
     if method == "auto":
@@ -321,12 +354,15 @@ def shapley_values(game: Game, *, method: str = "auto", n_permutations: int = 25
         every = np.arange(1 << m, dtype=np.int64)
         values = exact_shapley(game.point(every)[None, :], m)[0]
         per_rep = exact_shapley(np.ascontiguousarray(game.values(every)), m)  # (R, m): the spread is the SE
-        se = per_rep.std(axis=0, ddof=1) / np.sqrt(len(per_rep)) if len(per_rep) > 1 else np.zeros(m)
+        sampled = len(per_rep) > 1
+        se = per_rep.std(axis=0, ddof=1) / np.sqrt(len(per_rep)) if sampled else np.zeros(m)
+        dof = len(per_rep) - 1
+        method = "enumerated" if sampled else "exact"
     elif method == "permutation":
-        values, se = _permutation(game, m, n_permutations, tol, max_evaluations, rng)
+        values, se, dof = _permutation(game, m, n_permutations, tol, max_evaluations, rng)
     else:
-        values, se = _kernel(game, m, n_coalitions, tol, max_evaluations, rng, v_empty, v_full)
-    return ShapleyResult(list(game.players), values, se, v_empty, v_full, method, game.n_evaluations)
+        values, se, dof = _kernel(game, m, n_coalitions, tol, max_evaluations, rng, v_empty, v_full)
+    return ShapleyResult(list(game.players), values, se, v_empty, v_full, method, game.n_evaluations, dof=dof)
 
 
 def _permutation(game, m, n_per_round, tol, budget, rng):
@@ -343,7 +379,7 @@ def _permutation(game, m, n_per_round, tol, budget, rng):
         values = stacked.mean(axis=0)
         se = stacked.std(axis=0, ddof=1) / np.sqrt(len(stacked)) if len(stacked) > 1 else np.full(m, np.inf)
         if tol is None or se.max() <= tol or game.n_evaluations >= budget:
-            return values, se
+            return values, se, len(stacked) - 1
 
 
 def _kernel(game, m, n_coalitions, tol, budget, rng, v_empty, v_full):
@@ -353,12 +389,14 @@ def _kernel(game, m, n_coalitions, tol, budget, rng, v_empty, v_full):
     are taken from the border inward (s and m − s together) and enumerated completely while the
     budget allows; the rest of the budget samples the middle sizes in complementary pairs, in
     proportion to their kernel mass. Efficiency is a constraint of the weighted least squares.
-    The SE comes from re-solving with independent halves of the sampled coalitions.
+    The SE is the delete-a-group jackknife over :data:`KERNEL_GROUPS` groups of sampled pairs
+    (each re-solve keeps all but one group, so it stays in the estimator's near-linear regime),
+    with ``groups − 1`` degrees of freedom.
     """
     while True:
-        values, se = _kernel_once(game, m, n_coalitions, rng, v_empty, v_full)
+        values, se, dof = _kernel_once(game, m, n_coalitions, rng, v_empty, v_full)
         if tol is None or se.max() <= tol or game.n_evaluations >= budget:
-            return values, se
+            return values, se, dof
         n_coalitions *= 2
 
 
@@ -384,7 +422,7 @@ def _kernel_once(game, m, n_coalitions, rng, v_empty, v_full):
     if not sampled or left < 4:
         z = ((exact_masks[:, None] >> np.arange(m)) & 1).astype(bool)
         values = _kernel_solve(z, game.point(exact_masks), m, v_empty, v_full, exact_w)
-        return values, np.zeros(m)
+        return values, np.zeros(m), 0
     size_mass = np.array([mass[k] for k in sampled])
     half = left // 2
     sizes = rng.choice(sampled, size=half, p=size_mass / size_mass.sum())
@@ -404,10 +442,18 @@ def _kernel_once(game, m, n_coalitions, rng, v_empty, v_full):
 
     values = _kernel_solve(np.concatenate([z_e, z_s]), np.concatenate([v_e, v_s]), m, v_empty, v_full,
                            np.concatenate([exact_w, w_s]))
-    parts = np.array_split(rng.permutation(half), 4)
-    halves = np.stack([solve(p) for p in parts if p.size])
-    se = halves.std(axis=0, ddof=1) / np.sqrt(len(halves)) if len(halves) > 1 else np.full(m, np.inf)
-    return values, se
+    groups = np.array_split(rng.permutation(half), min(KERNEL_GROUPS, half))
+    if len(groups) < 2:
+        return values, np.full(m, np.inf), 0
+    keep = np.arange(half)
+    leave_out = np.stack([solve(np.setdiff1d(keep, g, assume_unique=True)) for g in groups])  # (G, m)
+    G = len(groups)
+    se = np.sqrt((G - 1) / G * ((leave_out - leave_out.mean(axis=0)) ** 2).sum(axis=0))
+    return values, se, G - 1
+
+
+#: groups of sampled coalition pairs in KernelSHAP's jackknife (its SE then rests on 15 dof)
+KERNEL_GROUPS = 16
 
 
 def _combinations_masks(m: int, k: int):
