@@ -145,8 +145,10 @@ def test_unusual_but_valid_user_files_never_crash(tmp_path_factory, case):
                  "--format", "json")
     _messages_are_one_line_each(fitted)
     assert fitted.exit_code in (0, 2), fitted.output
-    if fitted.exit_code == 2:  # the only refusal of such a file: a column with no value at all
-        assert frame["scan"].isna().all() and "'scan' hold no value in any row" in fitted.stderr, fitted.stderr
+    if fitted.exit_code == 2:  # the only refusal of such a file: a column with no value at all, named
+        empty = [f["name"] for f in spec["features"] if frame[f["name"]].isna().all()]
+        assert empty and "hold no value in any row" in fitted.stderr, fitted.stderr
+        assert all(repr(name) in fitted.stderr for name in empty), fitted.stderr
         return
     _strict(fitted.stdout)
     model_spec = json.loads((tmp / "m" / "spec.json").read_text())

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import warnings
+
 import numpy as np
 import pandas as pd
-
-import warnings
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from acquire.engine.pricing import NOT_WORTH
 from acquire.engine.ranking import BatchRanking
@@ -144,7 +146,7 @@ def _long_view(batch: BatchRanking) -> pd.DataFrame:
 
 def _next_view(frame: pd.DataFrame, batch: BatchRanking, problems: dict[int, str]) -> pd.DataFrame:
     """The input frame with the recommended next test (or why to stop) added: :data:`NEXT_COLUMNS`."""
-    out = frame.copy()
+    out = frame.drop(columns=[c for c in NEXT_COLUMNS if c in frame.columns])  # ours go last, whatever the input held
     n, dec = len(frame), batch.decision
     bad = np.zeros(n, dtype=bool)
     bad[list(problems)] = True
@@ -173,7 +175,7 @@ def _next_view(frame: pd.DataFrame, batch: BatchRanking, problems: dict[int, str
     return out
 
 
-class NextTestTransformer:
+class NextTestTransformer(TransformerMixin, BaseEstimator):
     """scikit-learn transformer: adds the recommended next test to every row (``view="next"``).
 
     Parameters
@@ -181,19 +183,33 @@ class NextTestTransformer:
     model : acquire.Model or None
     model_dir : str or None
         Loaded in ``fit`` when ``model`` is None.
+    spec : acquire.Spec, mapping, path or None
+        With neither ``model`` nor ``model_dir``, ``fit(X, y)`` fits a model on ``X`` and ``y``
+        (:class:`acquire.classifier.AcquireClassifier` with this spec, None: built from ``X``, and
+        ``predictor_params``).
     objective, budget, exchange_rate, observed, include_groups, seed : see :func:`rank_frame`.
     errors : {"report", "raise"}, default="report"
 
     Attributes
     ----------
     model_ : acquire.Model
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        When ``fit`` saw a DataFrame.
+
+    Input: a DataFrame with the spec's feature columns (others are carried through), or an array
+    with exactly the spec's features in the spec's order (e.g. a ``ColumnTransformer``'s numpy output).
+    Output: a DataFrame, the input's columns then :data:`NEXT_COLUMNS` (``get_feature_names_out``).
     """
 
-    def __init__(self, *, model: Any = None, model_dir: str | None = None, objective: str = "eig",
+    def __init__(self, *, model: Any = None, model_dir: str | None = None, spec: Any = None,
+                 predictor_params: dict | None = None, objective: str = "eig",
                  budget: float | None = None, exchange_rate: float | None = None, observed: Sequence[str] | None = None,
                  include_groups: bool = False, seed: int = 0, errors: str = "report"):
         self.model = model
         self.model_dir = model_dir
+        self.spec = spec
+        self.predictor_params = predictor_params
         self.objective = objective
         self.budget = budget
         self.exchange_rate = exchange_rate
@@ -202,31 +218,54 @@ class NextTestTransformer:
         self.seed = seed
         self.errors = errors
 
-    def get_params(self, deep: bool = True) -> dict:
-        return {k: getattr(self, k) for k in ("model", "model_dir", "objective", "budget", "exchange_rate", "observed",
-                                               "include_groups", "seed", "errors")}
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN: a test not done
+        tags.transformer_tags.preserves_dtype = []  # the output adds text columns (next_test, stop_reason, error)
+        return tags
 
-    def set_params(self, **params) -> "NextTestTransformer":
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
-
-    def fit(self, X: pd.DataFrame | None = None, y: Any = None) -> "NextTestTransformer":
+    def fit(self, X: Any, y: Any = None) -> "NextTestTransformer":
         from acquire.model import load_model
 
-        if self.model is None and self.model_dir is None:
-            raise AcquireError("NextTestTransformer needs model= or model_dir=")
-        self.model_ = self.model if self.model is not None else load_model(str(self.model_dir))
+        if self.model is not None:
+            self.model_ = self.model
+        elif self.model_dir is not None:
+            self.model_ = load_model(str(self.model_dir))
+        elif y is not None:
+            from acquire.classifier import AcquireClassifier
+
+            fitted = AcquireClassifier(self.spec, predictor_params=self.predictor_params, seed=self.seed).fit(X, y)
+            self.model_ = fitted.model_
+        else:
+            raise AcquireError("NextTestTransformer needs model=, model_dir=, or labels y to fit a model on X")
+        self._remember_input(X)
         return self
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        if not hasattr(self, "model_"):
-            from acquire.exceptions import NotFittedError
+    def _remember_input(self, X: Any) -> None:
+        if not isinstance(X, pd.DataFrame):
+            X = check_array(X, dtype=None, ensure_all_finite="allow-nan")
+            names = self.model_.spec.feature_names
+            if X.shape[1] != len(names):
+                raise AcquireError(f"X has {X.shape[1]} columns; an array must hold exactly the spec's {len(names)} "
+                                   f"features in order ({', '.join(names)}); pass a DataFrame to carry other columns")
+        validate_data(self, X, reset=True, skip_check_array=True)  # n_features_in_, feature_names_in_
 
-            raise NotFittedError("This NextTestTransformer instance is not fitted yet. Call 'fit' first.")
-        return rank_frame(self.model_, X, observed=self.observed, objective=self.objective, budget=self.budget,
-                          exchange_rate=self.exchange_rate, include_groups=self.include_groups, seed=self.seed,
-                          view="next", errors=self.errors)
+    def _as_frame(self, X: Any) -> pd.DataFrame:
+        if not isinstance(X, pd.DataFrame):
+            X = check_array(X, dtype=None, ensure_all_finite="allow-nan")
+        validate_data(self, X, reset=False, skip_check_array=True)  # the width and names seen by fit
+        return X if isinstance(X, pd.DataFrame) else pd.DataFrame(X, columns=self.model_.spec.feature_names)
 
-    def fit_transform(self, X: pd.DataFrame, y: Any = None) -> pd.DataFrame:
-        return self.fit(X, y).transform(X)
+    def transform(self, X: Any) -> pd.DataFrame:
+        check_is_fitted(self, "model_")
+        return rank_frame(self.model_, self._as_frame(X), observed=self.observed, objective=self.objective,
+                          budget=self.budget, exchange_rate=self.exchange_rate, include_groups=self.include_groups,
+                          seed=self.seed, view="next", errors=self.errors)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The input's columns, then :data:`NEXT_COLUMNS` (an input column of the same name is replaced)."""
+        check_is_fitted(self, "model_")
+        if input_features is None:
+            input_features = getattr(self, "feature_names_in_", self.model_.spec.feature_names)
+        kept = [str(c) for c in input_features if c not in NEXT_TYPES]
+        return np.asarray(kept + NEXT_COLUMNS, dtype=object)
