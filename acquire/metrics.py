@@ -3,7 +3,7 @@ held-out quality at several levels of missingness."""
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -41,15 +41,75 @@ def scores_for(name: str, pred: np.ndarray) -> np.ndarray:
     return pred.argmax(axis=1) if name == "accuracy" else pred[:, 0]
 
 
+def baseline_models(X_train: np.ndarray, y_train: np.ndarray, kind: str, n_classes: int) -> dict[str, Any]:
+    """The simplest models to beat, fitted on the same training rows as the predictor.
+
+    ``prevalence``: the training class shares (classification) or mean and variance (continuous),
+    whatever a case holds. ``logistic``: scikit-learn's logistic regression on standardized,
+    mean-imputed features with missing-value indicators (classification only). Each maps X → the
+    predictor's output shape.
+    """
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if kind == "continuous":
+        mean, var = float(np.mean(y_train)), float(np.var(y_train))
+        return {"prevalence": lambda X: np.tile([mean, var], (len(X), 1))}
+    shares = np.bincount(y_train, minlength=n_classes) / len(y_train)
+    out: dict[str, Any] = {"prevalence": lambda X: np.tile(shares, (len(X), 1))}
+    if len(np.unique(y_train)) >= 2:
+        keep = ~np.isnan(X_train).all(axis=0)  # a column with no training value says nothing
+        logistic = make_pipeline(SimpleImputer(strategy="mean", add_indicator=True), StandardScaler(),
+                                 LogisticRegression(max_iter=2000))
+        logistic.fit(X_train[:, keep], y_train)
+        seen = logistic.classes_
+
+        def predict(X: np.ndarray) -> np.ndarray:
+            full = np.zeros((len(X), n_classes))
+            full[:, seen] = logistic.predict_proba(X[:, keep])
+            return full
+
+        out["logistic"] = predict
+    return out
+
+
+def _scores(pred: np.ndarray, y: np.ndarray, kind: str) -> dict[str, float]:
+    """Held-out scores, named as scikit-learn names them. ``brier`` is the usual binary Brier score
+    (mean squared error of P(positive class)); a multiclass target gets ``brier_multiclass`` instead,
+    the sum over classes (Brier's original, in [0, 2])."""
+    from sklearn.metrics import accuracy_score, brier_score_loss, log_loss, roc_auc_score
+
+    if kind == "continuous":
+        mean, var = pred[:, 0], np.maximum(pred[:, 1], 1e-12)
+        return {"rmse": float(np.sqrt(np.mean((y - mean) ** 2))),
+                "nll": float(np.mean(0.5 * np.log(2 * np.pi * var) + 0.5 * (y - mean) ** 2 / var))}
+    labels = np.arange(pred.shape[1])
+    p = np.clip(pred, 1e-15, 1.0)
+    p /= p.sum(axis=1, keepdims=True)
+    row = {"log_loss": float(log_loss(y, p, labels=labels))}
+    if len(np.unique(y)) > 1:
+        row["auroc"] = float(roc_auc_score(y, p[:, 1]) if p.shape[1] == 2 else
+                             roc_auc_score(y, p, multi_class="ovr", labels=labels))
+    row["accuracy"] = float(accuracy_score(y, p.argmax(axis=1)))
+    if p.shape[1] == 2:
+        row["brier"] = float(brier_score_loss(y, p[:, 1], pos_label=1))
+    else:
+        row["brier_multiclass"] = float(np.mean(np.sum((p - np.eye(p.shape[1])[y]) ** 2, axis=1)))
+    return row
+
+
 def missingness_report(predictor: Predictor, X: np.ndarray, y: np.ndarray, units: Sequence[Sequence[int]], *,
-                       levels: Sequence[float] = (0.0, 0.25, 0.5, 0.75), seed: int = 0) -> list[dict]:
+                       levels: Sequence[float] = (0.0, 0.25, 0.5, 0.75), seed: int = 0,
+                       baselines: dict[str, Any] | None = None) -> list[dict]:
     """Held-out metrics with each test unit hidden at random with probability ``level``.
 
-    Classification: log loss, AUROC (one-vs-rest, macro, for multiclass), accuracy, Brier score.
-    Continuous: RMSE and the mean Gaussian negative log-likelihood.
+    Classification: log loss, AUROC (one-vs-rest, macro, for multiclass), accuracy, Brier score
+    (see :func:`_scores`). Continuous: RMSE and the mean Gaussian negative log-likelihood.
+    ``baselines`` (name → X ↦ prediction, e.g. :func:`baseline_models`) are scored on the same
+    rows with the same tests hidden, as ``{name}_{metric}``.
     """
-    from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
-
     rng = np.random.default_rng(seed)
     rows = []
     for level in levels:
@@ -57,22 +117,29 @@ def missingness_report(predictor: Predictor, X: np.ndarray, y: np.ndarray, units
         hide = rng.uniform(size=(len(X), len(units))) < level
         for u, members in enumerate(units):
             Xm[np.ix_(hide[:, u], np.asarray(members, dtype=np.int64))] = np.nan
-        pred = predictor.predict_distribution(Xm)
-        row = {"missing_fraction": float(level), "n": int(len(X))}
-        if predictor.kind_ == "continuous":
-            mean, var = pred[:, 0], np.maximum(pred[:, 1], 1e-12)
-            row["rmse"] = float(np.sqrt(np.mean((y - mean) ** 2)))
-            row["nll"] = float(np.mean(0.5 * np.log(2 * np.pi * var) + 0.5 * (y - mean) ** 2 / var))
-        else:
-            labels = np.arange(pred.shape[1])
-            p = np.clip(pred, 1e-15, 1.0)
-            p /= p.sum(axis=1, keepdims=True)
-            row["log_loss"] = float(log_loss(y, p, labels=labels))
-            if len(np.unique(y)) > 1:
-                row["auroc"] = float(roc_auc_score(y, p[:, 1]) if p.shape[1] == 2 else
-                                     roc_auc_score(y, p, multi_class="ovr", labels=labels))
-            row["accuracy"] = float(accuracy_score(y, p.argmax(axis=1)))
-            onehot = np.eye(p.shape[1])[y]
-            row["brier"] = float(np.mean(np.sum((p - onehot) ** 2, axis=1)))
+        row: dict[str, Any] = {"missing_fraction": float(level), "n": int(len(X))}
+        row |= _scores(predictor.predict_distribution(Xm), y, predictor.kind_)
+        for name, predict in (baselines or {}).items():
+            row |= {f"{name}_{k}": v for k, v in _scores(predict(Xm), y, predictor.kind_).items()}
         rows.append(row)
     return rows
+
+
+def baseline_warnings(report: list[dict]) -> list[str]:
+    """What the held-out report says against the model: for each baseline, the missingness levels
+    at which it has the lower log loss (RMSE for a continuous target) on the same rows."""
+    if not report:
+        return []
+    metric = "log_loss" if "log_loss" in report[0] else "rmse"
+    what = {"prevalence": "predicting the training prevalence for every case" if metric == "log_loss"
+            else "predicting the training mean for every case",
+            "logistic": "a logistic regression (mean-imputed, with missing-value indicators)"}
+    said = []
+    for name in ("prevalence", "logistic"):
+        lost = [r for r in report if r.get(f"{name}_{metric}") is not None and r[metric] > r[f"{name}_{metric}"]]
+        if lost:
+            where = ", ".join(f"{r['missing_fraction']:.0%} hidden: {r[metric]:.4g} vs {r[f'{name}_{metric}']:.4g}"
+                              for r in lost)
+            said.append(f"the model's held-out {metric} is worse than {what[name]} on the same {report[0]['n']} rows "
+                        f"({where}); its values of information rest on a model weaker than that baseline there")
+    return said

@@ -24,7 +24,7 @@ from acquire._io import atomic_directory, sha256_file
 from acquire._typing import PathLike
 from acquire._version import __version__
 from acquire.conditional import ClassConditionalCopula, GaussianCopula, conditional_from_dict
-from acquire.metrics import missingness_report
+from acquire.metrics import baseline_models, baseline_warnings, missingness_report
 from acquire.exceptions import AcquireError, AcquireWarning, DataError, ModelError
 from acquire.predictors import PREDICTORS, BayesianPredictor, Predictor
 from acquire.spec import Spec, load_spec
@@ -182,7 +182,15 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
         else:
             held = make(**params).fit(X[train], y[train], kind=kind, n_classes=n_classes, mask_units=units,
                                       discrete=discrete)
-            metrics["by_missingness"] = missingness_report(held, X[test], y[test], units, seed=seed)
+            baselines = baseline_models(X[train], y[train], kind, n_classes)
+            metrics["by_missingness"] = missingness_report(held, X[test], y[test], units, seed=seed,
+                                                           baselines=baselines)
+            metrics["baselines"] = {"prevalence": "the training split's class shares (mean and variance for a "
+                                                  "continuous target) for every case",
+                                    "logistic": "scikit-learn LogisticRegression on standardized, mean-imputed "
+                                                "features with missing-value indicators, fitted on the same rows"}
+            for message in baseline_warnings(metrics["by_missingness"]):
+                warnings.warn(message, AcquireWarning, stacklevel=2)
     fitted = make(**params).fit(X, y, kind=kind, n_classes=n_classes, mask_units=units, discrete=discrete)
     conditional: GaussianCopula | ClassConditionalCopula
     if isinstance(fitted, BayesianPredictor):

@@ -66,6 +66,12 @@ def fit(dataset, data, spec_path, predictor, inference, draws, tune, out, holdou
         click.echo("posterior: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in diagnostics.items()))
     if report:
-        keys = [k for k in ("log_loss", "auroc", "accuracy", "brier", "rmse", "nll") if k in report[0]]
+        keys = [k for k in ("log_loss", "auroc", "accuracy", "brier", "brier_multiclass", "rmse", "nll")
+                if k in report[0]]
+        keys += [k for k in ("prevalence_log_loss", "logistic_log_loss", "logistic_auroc", "prevalence_rmse")
+                 if k in report[0]]
         click.echo(f"held-out calibration ({report[0]['n']} rows) with tests hidden at random:")
         click.echo(table([[f"{r['missing_fraction']:.0%}"] + [r[k] for k in keys] for r in report], ["missing"] + keys))
+        click.echo("brier: mean squared error of P(positive class); prevalence_*: the training class shares for "
+                   "every case; logistic_*: a logistic regression on the same rows (mean-imputed, with missing-"
+                   "value indicators)")

@@ -89,7 +89,7 @@ def test_fit_with_own_data_and_spec(run, tmp_path, pima):
     spec.write_text("target: {name: type, kind: binary, classes: ['No', 'Yes']}\n"
                     "features:\n  - {name: glu, type: continuous, cost: 17.61}\n  - {name: bmi, type: continuous, cost: 1}\n")
     result = run("fit", "--data", data, "--spec", spec, "--out", tmp_path / "m", "--format", "json", "-q")
-    assert result.exit_code == 0 and json.loads(result.output)["metrics"]["n_rows"] == 200
+    assert result.exit_code == 0 and json.loads(result.stdout)["metrics"]["n_rows"] == 200
 
 
 def _one_line_error(result, *fragments):

@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 import acquire
-from acquire import load_spec
+from acquire import datasets, load_spec
 from acquire.cli.main import cli
 from acquire.exceptions import AcquireWarning, DataError, SpecError
 from acquire.pipeline import rank_frame
@@ -225,3 +225,39 @@ def test_check_on_the_training_file_cross_fits_the_prediction_checks(tmp_path):
                                       "-q"])
     assert result.exit_code == 0, result.output
     assert "cross-fitted" in json.loads(result.output)["protocol"]
+
+
+def test_fit_says_when_the_model_loses_to_the_simplest_baselines():
+    """Pure noise features: the trees fit noise and lose to the training prevalence on held-out rows;
+    fit must say so (it printed nothing), and the report scores both baselines on the same rows."""
+    frame, spec = noise_file()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = acquire.fit_model(frame, acquire.load_spec(spec), seed=0, holdout=0.3)
+    said = [str(w.message) for w in caught if "held-out log_loss is worse than" in str(w.message)]
+    row = model.metrics["by_missingness"][0]
+    assert row["log_loss"] > row["prevalence_log_loss"]
+    assert any("predicting the training prevalence" in m for m in said), said
+    assert {"prevalence", "logistic"} <= set(model.metrics["baselines"])
+    # a model that beats both says nothing
+    pima_frame, pima_spec = datasets.load("pima")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        good = acquire.fit_model(pima_frame, pima_spec, seed=0, holdout=0.3)
+    prevalence_said = [w for w in caught if "training prevalence" in str(w.message)]
+    assert good.metrics["by_missingness"][0]["log_loss"] < good.metrics["by_missingness"][0]["prevalence_log_loss"]
+    assert not prevalence_said
+
+
+def test_the_reported_brier_score_is_the_usual_binary_one():
+    """It was the sum over both classes (twice the usual score) under the name 'brier'."""
+    from sklearn.metrics import brier_score_loss
+
+    from acquire.metrics import _scores
+
+    p1 = np.array([0.9, 0.2, 0.6, 0.4])
+    y = np.array([1, 0, 0, 1])
+    scores = _scores(np.column_stack([1 - p1, p1]), y, "binary")
+    assert scores["brier"] == pytest.approx(brier_score_loss(y, p1)) == pytest.approx(np.mean((p1 - y) ** 2))
+    three = _scores(np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]), np.array([0, 2]), "multiclass")
+    assert "brier" not in three and three["brier_multiclass"] == pytest.approx((0.09 + 0.04 + 0.01 + 0.01 + 0.01 + 0.04) / 2)
