@@ -161,3 +161,24 @@ def test_engine_uses_exact_for_single_features(pima_model, breast_cancer):
     exact_values = {c.feature: c.value for c in ranking.candidates}
     for c in mc.candidates:
         assert abs(exact_values[c.feature] - c.value) <= 3 * c.se + 1e-4 + 0.02 * c.value
+
+
+def test_a_continuous_targets_eig_is_labelled_the_upper_bound_it_is():
+    """y = 3·sign(x0) + 0.5ε: knowing x0 is worth log 2 = 0.693 nats, but the moment-matched Gaussian
+    gives about 1.8; it was labelled "exact". It is a bound, and says so (table: "upper bound")."""
+    import acquire
+    from acquire.cli.render import ranking_table
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 2))
+    frame = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "y": 3 * np.sign(x[:, 0]) + 0.5 * rng.normal(size=3000)})
+    spec = acquire.load_spec({"target": {"name": "y", "kind": "continuous"},
+                              "features": [{"name": n, "type": "continuous", "cost": 1.0} for n in ("x0", "x1")],
+                              "use_case": {"kind": "risk_prediction", "nats_per_cost": 0.01}})
+    model = acquire.fit_model(frame, spec, seed=0, holdout=0)
+    ranking = model.rank({})
+    x0 = next(c for c in ranking.candidates if c.feature == "x0")
+    assert x0.method == "gaussian_bound" and x0.value >= np.log(2) - 0.05 and x0.value > 1.2  # a bound, above the truth
+    assert "upper bound" in ranking_table(ranking, "case")
+    mc = model.rank({}, method="mc")
+    assert {c.method for c in mc.candidates} == {"mc_gaussian_bound"}

@@ -18,3 +18,7 @@ def test_notebook_runs(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "saved outputs are kept out of git"
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    # a cell that draws must show its figure inline when a user opens the notebook (no Agg backend)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and ("plot(" in cell.source or "plot_" in cell.source):
+            assert any("image/png" in out.get("data", {}) for out in cell.outputs), cell.source

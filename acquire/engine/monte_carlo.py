@@ -36,7 +36,7 @@ class MonteCarloEstimator(ValueEstimator):
             value, se = self.values_for_case(X[i], [open_columns(open_[i], columns[int(u)]) for u in todo])
             out.value[i, todo], out.se[i, todo] = value, se
             out.dof[i, todo] = self.engine.n_replicates - 1
-            out.method[i, todo] = "mc"
+            out.method[i, todo] = "mc_gaussian_bound" if self.engine.predictor.kind_ == "continuous" else "mc"
         return out
 
     def values_for_case(self, x: np.ndarray, candidates: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
