@@ -114,6 +114,18 @@ class Simulation:
     total_cost: float
     split: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        cases = self.split.get("n_test", self.steps["case"].nunique() if "case" in self.steps else "?")
+        return (f"<Simulation of {', '.join(map(str, self.summary['policy']))} on {cases} held-out cases: "
+                f"{self.metric} with every test {self.full_metric:.4g}, total cost {self.total_cost:.4g}>")
+
+    def _repr_html_(self) -> str:
+        """Notebooks: what was simulated, then the per-policy summary (bootstrap CIs in the *_lo/_hi columns)."""
+        import html
+
+        return (f"<p><b>{html.escape(repr(self)[1:-1])}</b></p>"
+                + self.summary.to_html(index=False, float_format=lambda v: f"{v:.4g}"))
+
     def to_json(self) -> str:
         """Strict JSON (a policy that never reaches 99 % has ``"cost_to_99pct": null``, never NaN)."""
         return strict_json.dumps({"metric": self.metric, "full_metric": self.full_metric, "total_cost": self.total_cost,

@@ -88,3 +88,4 @@ def test_pipelines_users_build(pima, pima_model):
     assert proba.shape == (5, 2) and np.allclose(proba.sum(axis=1), 1)
     fitted = clone(clf).fit(X, y)
     assert list(fitted.classes_) == ["No", "Yes"] and fitted.model_.rank({"age": 30.0}).candidates
+

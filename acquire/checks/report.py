@@ -32,6 +32,18 @@ class CheckReport:
         levels = [SEVERITIES.index(f.severity) for f in self.findings]
         return SEVERITIES[max(levels)] if levels else None
 
+    def __repr__(self) -> str:
+        worst = self.worst
+        return (f"<CheckReport for {self.use_case}: {len(self.findings)} finding(s)"
+                + (f", worst {worst}" if worst else "") + ">")
+
+    def _repr_html_(self) -> str:
+        """Notebooks: the protocol in words, then one row per finding."""
+        import html
+
+        return (f"<p><b>{html.escape(repr(self)[1:-1])}</b></p><p>{html.escape(self.protocol)}</p>"
+                + self.to_frame().to_html(index=False))
+
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"id": f.id, "severity": f.severity, "title": f.title, "features": ",".join(f.features)}
                              for f in self.findings], columns=["id", "severity", "title", "features"])

@@ -146,6 +146,13 @@ class Ranking:
         what = f"recommend {self.recommendation}" if not self.stop else f"stop ({self.stop_reason})"
         return f"<Ranking of {len(self.candidates)} candidate tests by {self.objective.upper()}: {what}>"
 
+    def _repr_html_(self) -> str:
+        """Notebooks: the decision, then the candidates (95 % intervals from t with each SE's dof)."""
+        import html
+
+        return (f"<p><b>{html.escape(repr(self)[1:-1])}</b></p>"
+                + self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}"))
+
 
 @dataclass
 class BatchRanking:

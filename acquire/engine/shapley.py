@@ -294,6 +294,13 @@ class ShapleyResult:
         ax.figure.tight_layout()
         return ax
 
+    def _repr_html_(self) -> str:
+        """Notebooks: the total and method, then every player with its interval."""
+        import html
+
+        return (f"<p><b>{html.escape(repr(self)[1:-1])}</b> ({self.level:.0%} intervals: value ∓ t(dof)·se)</p>"
+                + self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}"))
+
     def __repr__(self) -> str:
         top = self.to_frame().iloc[0] if len(self.players) else None
         lead = f", largest {top.player} {top.shapley:.4g}" if top is not None else ""
