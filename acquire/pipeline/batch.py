@@ -1,6 +1,8 @@
 """Rank a file of cases chunk by chunk: flat memory, per-row errors, atomic outputs.
 
-Reads CSV or Parquet in chunks, ranks each chunk with :func:`acquire.pipeline.frame.rank_frame`, and
+Reads CSV or Parquet in chunks (:mod:`acquire.pipeline.reading`: a CSV's cells as text, parsed by the
+spec, so a row never depends on the chunking; a row with the wrong number of fields is that row's
+error), ranks each chunk with :func:`acquire.pipeline.frame.rank_frame`, and
 appends the result to a temporary file beside the output (``.NAME.<random>.partial``). Only when
 every chunk is done is the file fsynced and renamed to its final name, so a run that is killed
 leaves no partial output; a re-run removes stale ``.partial`` files of the same output and
@@ -9,7 +11,7 @@ lock on each output (``.NAME.lock`` beside it), so a second run to the same outp
 once instead of deleting the first's live file; no two of the input, the output and the errors
 file may be the same file (links resolved), and an output must be a regular file. Bad rows go to the
 errors file with their 0-based row number in the input and the reason; every good row is ranked.
-The input is only read.
+Parquet output has a schema fixed before the first row (:func:`output_schema`). The input is only read.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from acquire.pipeline.reading import ROW_PROBLEMS, file_kind, read_chunks
 __all__ = ["BatchSummary", "ChunkMapper", "run_batch", "count_rows", "output_schema", "process_chunk"]
 
 
-def _ERRORS_SCHEMA() -> Any:
+def _errors_schema() -> Any:
     import pyarrow as pa
 
     return pa.schema([pa.field("row", pa.int64()), pa.field("reason", pa.string())])
@@ -215,7 +217,7 @@ def _run_locked(model: Any, src: Path, dst: Path, errors_path: str | os.PathLike
 
         input_schema = pq.ParquetFile(src).schema_arrow
     out = _AtomicWriter(dst, lambda frame: output_schema(list(frame.columns), view, input_schema))
-    err = _AtomicWriter(Path(errors_path), lambda frame: _ERRORS_SCHEMA()) if errors_path else None
+    err = _AtomicWriter(Path(errors_path), lambda frame: _errors_schema()) if errors_path else None
     start, offset, ranked, failed = time.perf_counter(), 0, 0, 0
     options = dict(rank_options, view=view, errors="report")
     render = out.kind == "csv"
