@@ -18,11 +18,9 @@ __all__ = ["atomic_directory", "atomic_file", "check_output_file", "current_umas
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    """The file's SHA-256, read in blocks (:func:`hashlib.file_digest`)."""
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def current_umask() -> int:

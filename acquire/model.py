@@ -163,6 +163,12 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
         progress(f"fitting {predictor} and the conditional model on {len(frame)} rows (seed {seed})...")
     params = dict(predictor_params or {})
     params.setdefault("seed", seed)
+    signs = [f.monotone_sign for f in spec.features]
+    if any(signs):
+        if predictor != "xgboost":
+            raise AcquireError(f"features[].monotone is a constraint of the xgboost predictor; the {predictor} "
+                               f"predictor cannot apply it: remove monotone from the spec or use --predictor xgboost")
+        params.setdefault("monotone", "(" + ",".join(map(str, signs)) + ")")
     make = PREDICTORS[predictor]
     discrete = [f.is_discrete for f in spec.features]
 

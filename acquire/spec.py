@@ -70,6 +70,12 @@ class FeatureSpec:
     role: str = "measurement"
     sensitive: bool = False
     description: str | None = None
+    monotone: str | None = None  # "increasing" / "decreasing": a constraint on the tree predictor
+
+    @property
+    def monotone_sign(self) -> int:
+        """+1 increasing, −1 decreasing, 0 unconstrained (XGBoost's ``monotone_constraints`` entry)."""
+        return {"increasing": 1, "decreasing": -1}.get(self.monotone or "", 0)
 
     @property
     def is_discrete(self) -> bool:
@@ -513,6 +519,12 @@ def _build(data: dict, label: str, frame: pd.DataFrame | None = None) -> Spec:
             fail(f"{where}.range", f"low {rng[0]} must be below high {rng[1]}")
         if f.get("group") is not None and f["group"] not in groups:
             fail(f"{where}.group", f"group {f['group']!r} is not declared under groups")
+        if f.get("monotone") is not None and f["type"] == "categorical":
+            fail(f"{where}.monotone", "a categorical feature has no order to be monotone in; remove monotone or "
+                                      "make the feature ordinal")
+        if f.get("monotone") is not None and target.get("kind") == "multiclass":
+            fail(f"{where}.monotone", "monotone constraints need a binary or continuous target (a multiclass "
+                                      "prediction has no single direction)")
         if f["type"] == "binary" and f.get("levels") is not None and len(f["levels"]) != 2:
             fail(f"{where}.levels", f"a binary feature has 2 levels, got {len(f['levels'])}")
         if f["type"] == "categorical" and f.get("levels") is None:
@@ -529,6 +541,7 @@ def _build(data: dict, label: str, frame: pd.DataFrame | None = None) -> Spec:
                 group=f.get("group"), panel=f.get("panel"),
                 available=f.get("available", "before_decision"), role=f.get("role", "measurement"),
                 sensitive=bool(f.get("sensitive", False)), description=f.get("description"),
+                monotone=f.get("monotone"),
             )
         )
     panels_said: set[str] = set()

@@ -43,7 +43,8 @@ class XGBoostPredictor(Predictor):
     files_required: ClassVar[tuple[str, ...]] = ("predictor.ubj",)  # read at load: the manifest must list them with checksums
 
     def __init__(self, *, n_estimators: int = 200, max_depth: int = 4, learning_rate: float = 0.05,
-                 subsample: float = 0.8, mask_copies: int = 8, seed: int = 0, n_jobs: int | None = None):
+                 subsample: float = 0.8, mask_copies: int = 8, seed: int = 0, n_jobs: int | None = None,
+                 monotone: str | None = None):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -51,6 +52,7 @@ class XGBoostPredictor(Predictor):
         self.mask_copies = mask_copies
         self.seed = seed
         self.n_jobs = n_jobs
+        self.monotone = monotone  # XGBoost's monotone_constraints, e.g. "(0,1,0)"; set from the spec by fit_model
 
     def _params(self, objective: str, n_classes: int = 0) -> dict:
         params = {
@@ -60,6 +62,8 @@ class XGBoostPredictor(Predictor):
         }
         if objective == "multi:softprob":
             params["num_class"] = n_classes
+        elif self.monotone and objective in ("binary:logistic", "reg:squarederror"):
+            params["monotone_constraints"] = self.monotone
         return params
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, kind: str, n_classes: int = 0,
@@ -153,7 +157,8 @@ class XGBoostPredictor(Predictor):
         return {
             "name": self.name, "kind": self.kind_, "n_classes": self.n_classes_, "n_features": self.n_features_in_,
             "files": files,
-            "params": {k: getattr(self, k) for k in ("n_estimators", "max_depth", "learning_rate", "subsample", "mask_copies", "seed")},
+            "params": {k: getattr(self, k) for k in ("n_estimators", "max_depth", "learning_rate", "subsample", "mask_copies",
+                                                     "seed", "monotone")},
         }
 
     @classmethod
