@@ -13,13 +13,17 @@ With one, ``X`` must hold the spec's feature columns.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from acquire.exceptions import AcquireWarning
 
 __all__ = ["AcquireClassifier"]
 
@@ -72,8 +76,7 @@ class AcquireClassifier(ClassifierMixin, BaseEstimator):
 
     def _frame(self, X: Any, reset: bool) -> pd.DataFrame:
         """``X`` checked by scikit-learn and named as the spec's features."""
-        categorical = isinstance(X, pd.DataFrame) and any(
-            isinstance(X[c].dtype, pd.CategoricalDtype) or X[c].dtype == object for c in X.columns)
+        categorical = isinstance(X, pd.DataFrame) and not all(is_numeric_dtype(X[c]) for c in X.columns)
         checked = validate_data(self, X, reset=reset, ensure_all_finite="allow-nan",
                                 dtype=None if categorical else "numeric")
         if categorical:
@@ -109,10 +112,6 @@ class AcquireClassifier(ClassifierMixin, BaseEstimator):
         spec = self._with_classes(spec, labels)
         self._order = np.array([spec.classes.index(label) for label in labels])  # model column of each of classes_
         labelled = frame[spec.feature_names].assign(**{spec.target_name: [str(v) for v in y]})
-        import warnings
-
-        from acquire.exceptions import AcquireWarning
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AcquireWarning)
             self.model_ = fit_model(labelled, spec, predictor=self.predictor, seed=self.seed, holdout=0,
@@ -143,7 +142,7 @@ class AcquireClassifier(ClassifierMixin, BaseEstimator):
         features = []
         for name in frame.columns:
             column = frame[name]
-            if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object:
+            if not is_numeric_dtype(column):  # category, object or pandas' str
                 levels = (list(column.cat.categories) if isinstance(column.dtype, pd.CategoricalDtype)
                           else sorted(column.dropna().unique().tolist(), key=str))
                 features.append({"name": str(name), "type": "categorical", "cost": 1.0, "levels": levels})

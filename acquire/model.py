@@ -289,8 +289,7 @@ def load_model(directory: PathLike) -> Model:
     except (KeyError, TypeError, AttributeError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{directory}: malformed model: {str(exc)[:300]}") from None
     predictor_cls = _check_predictor_entry(directory, meta, spec)
-    if (not isinstance(meta.get("files", []), list) or any(f not in files for f in meta.get("files", []))
-            or any(f not in files for f in predictor_cls.files_required)):
+    if any(f not in files for f in meta.get("files", [])) or any(f not in files for f in predictor_cls.files_required):
         raise ModelError(f"{directory}/{MANIFEST}: the predictor's files are not all listed with checksums")
     try:
         predictor = predictor_cls.load(directory, meta)

@@ -89,3 +89,12 @@ def test_pipelines_users_build(pima, pima_model):
     fitted = clone(clf).fit(X, y)
     assert list(fitted.classes_) == ["No", "Yes"] and fitted.model_.rank({"age": 30.0}).candidates
 
+
+
+def test_the_classifier_takes_text_columns_as_categorical_tests(pima):
+    """pandas 3 reads text as its 'str' dtype (not object): such a column is a categorical test."""
+    frame, spec = pima
+    X = frame[spec.feature_names].assign(site=np.where(np.arange(len(frame)) % 2, "a", "b"))
+    clf = AcquireClassifier(predictor_params={"n_estimators": 10}).fit(X, frame["type"])
+    assert clf.model_.spec.features[-1].type == "categorical" and clf.model_.spec.features[-1].levels == ("a", "b")
+    assert clf.predict_proba(X.head(3).assign(site=np.nan)).shape == (3, 2)

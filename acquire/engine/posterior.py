@@ -123,17 +123,15 @@ class PosteriorEstimator(ValueEstimator):
         return rows, w / w.sum()
 
     def _results(self, x: np.ndarray, cols: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The test's possible results as replicate sets of (rows (N, p), weights (N,))."""
+        """The possible results of a discrete single test or of a set, as replicate sets of (rows (N, p),
+        weights (N,)); a continuous single test goes through :meth:`_adaptive`."""
         if len(cols) == 1:
             j = cols[0]
-            marginal = self.copula.marginals_[j]
-            if marginal.discrete:
-                levels = marginal.values
-                w = self.copula.interval_probabilities(x, j, levels[1:])  # interval k = [level_k, level_k+1)
-                rows = np.repeat(x[None, :], levels.size, axis=0)
-                rows[:, j] = levels
-                return [(rows, w)]
-            return [self._rule(x, j, self.n_nodes)]
+            levels = self.copula.marginals_[j].values
+            w = self.copula.interval_probabilities(x, j, levels[1:])  # interval k = [level_k, level_k+1)
+            rows = np.repeat(x[None, :], levels.size, axis=0)
+            rows[:, j] = levels
+            return [(rows, w)]
         per = self.n_draws // self.n_replicates
         normals = standard_normal_draws(self.n_replicates, per, int(np.isnan(x).sum()), self.seed)
         out = []
