@@ -436,3 +436,15 @@ def test_the_strict_ubjson_reader_round_trips_and_refuses_bad_lengths(pima_model
                 b"{L\x00\x00\x00\x00\x00\x00\x00\x01a" + b"Q"):
         with pytest.raises(UBJSONError):
             decode(bad)
+
+
+def test_a_huge_cell_is_quoted_short_in_its_error_reason(pima_model, cases, tmp_path):
+    lines = cases.read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[1] = "x" * 100_000  # npreg
+    lines[1] = ",".join(cells)
+    src = tmp_path / "huge.csv"
+    src.write_text("\n".join(lines) + "\n")
+    run_batch(pima_model, src, tmp_path / "o.csv", errors_path=tmp_path / "e.csv")
+    reason = pd.read_csv(tmp_path / "e.csv")["reason"].iloc[0]
+    assert len(reason) < 300 and "(100,000 characters)" in reason, reason[:300]
