@@ -17,3 +17,15 @@ def test_result_objects_are_short_in_a_shell_and_tables_in_a_notebook(pima, pima
         assert len(repr(obj)) < 200 and "\n" not in repr(obj), repr(obj)  # Simulation's was 4 KB of DataFrames
         assert obj._repr_html_().count("<table") == 1
     assert "ci_lower" in result._repr_html_() and "ci_upper" in ranking._repr_html_()
+
+
+def test_summaries_name_the_interval_level(pima_model):
+    from acquire.engine.shapley import ValueOfInformationGame, shapley_values
+
+    ranking = pima_model.rank({"age": 30.0}, method="mc", n_draws=256)
+    table = ranking.summary
+    assert table.index.name == "feature" and list(table.index) == [c.feature for c in ranking.candidates]
+    assert {"ci_lower_95", "ci_upper_95", "dof"} <= set(table.columns)
+    assert (table["ci_lower_95"] <= table["value"]).all() and (table["value"] <= table["ci_upper_95"]).all()
+    result = shapley_values(ValueOfInformationGame(pima_model.ranker(n_draws=256), {"age": 30.0, "bmi": 25.0}))
+    assert {"ci_lower_95", "ci_upper_95"} <= set(result.summary.columns) and result.summary.index.name == "player"

@@ -142,6 +142,15 @@ class Ranking:
         return pd.DataFrame(rows, columns=["feature", "kind", "members", "cost", "value", "se", "dof", "ci_lower",
                                            "ci_upper", "net_value", "value_per_cost", "within_budget", "method"])
 
+    @property
+    def summary(self) -> pd.DataFrame:
+        """lifelines-style: one row per candidate test (the index), best first, with the interval's
+        level in its column names (``ci_lower_95``/``ci_upper_95``: ``value ∓ t_dof · se``)."""
+        frame = self.to_frame().set_index("feature")
+        return frame.rename(columns={"ci_lower": "ci_lower_95", "ci_upper": "ci_upper_95"})[
+            ["kind", "cost", "value", "se", "dof", "ci_lower_95", "ci_upper_95", "net_value", "value_per_cost",
+             "within_budget", "method"]]
+
     def __repr__(self) -> str:
         what = f"recommend {self.recommendation}" if not self.stop else f"stop ({self.stop_reason})"
         return f"<Ranking of {len(self.candidates)} candidate tests by {self.objective.upper()}: {what}>"

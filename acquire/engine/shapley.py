@@ -266,6 +266,14 @@ class ShapleyResult:
                               "share": self.values / total if total != 0 else np.nan})
         return frame.sort_values("shapley", ascending=False, key=np.abs).reset_index(drop=True)
 
+    @property
+    def summary(self) -> pd.DataFrame:
+        """lifelines-style: one row per player (the index), largest credit first, with the interval's
+        level in its column names (``ci_lower_95``/``ci_upper_95``)."""
+        level = f"{round(self.level * 100):d}"
+        return self.to_frame().set_index("player").rename(
+            columns={"ci_lower": f"ci_lower_{level}", "ci_upper": f"ci_upper_{level}"})
+
     def to_dict(self) -> dict:
         return {"method": self.method, "unit": self.unit, "v_empty": self.v_empty, "v_full": self.v_full,
                 "efficiency_gap": self.efficiency_gap, "n_evaluations": self.n_evaluations, "ci_level": self.level,
