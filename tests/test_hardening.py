@@ -304,6 +304,11 @@ def test_a_file_whose_name_and_bytes_disagree_is_refused_in_one_line(pima_model_
     batch = runner.invoke(cli, ["batch", "--model", str(pima_model_dir), "--in", str(fake), "--out", str(tmp_path / "o.csv")])
     one_line_exit_2(batch)
     assert "is not a Parquet file" in batch.stderr and "rename it to .csv" in batch.stderr
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1" + os.urandom(200))  # the right magic, then garbage
+    batch = runner.invoke(cli, ["batch", "--model", str(pima_model_dir), "--in", str(broken), "--out", str(tmp_path / "o.csv")])
+    one_line_exit_2(batch)
+    assert "cannot read Parquet" in batch.stderr
     spec = str(pima_model_dir / "spec.json")
     fit = runner.invoke(cli, ["fit", "--data", str(fake), "--spec", spec, "--out", str(tmp_path / "m")])
     one_line_exit_2(fit)

@@ -198,7 +198,7 @@ def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLik
         raise AcquireError(f"chunk_size == {chunk_size}, must be >= 1")
     if not src.is_file():
         raise DataError(f"{src}: no such input file")
-    file_kind(src)  # the name and the first bytes agree
+    input_schema = _input_schema(src)  # the name and the first bytes agree; a Parquet file's schema is readable
     distinct_paths({"--in": src, "--out": dst, "--errors": errors_path})
     for target in [dst] + ([Path(errors_path)] if errors_path else []):
         check_output_file(target)  # a regular file in an existing folder, before its lock file is made
@@ -206,16 +206,27 @@ def run_batch(model: Any, in_path: str | os.PathLike, out_path: str | os.PathLik
     with ExitStack() as locks:  # one writer per output: a concurrent run is refused, never raced
         for target in [dst] + ([Path(errors_path)] if errors_path else []):
             locks.enter_context(output_lock(target))
-        return _run_locked(model, src, dst, errors_path, chunk_size, view, progress, mapper, rank_options)
+        return _run_locked(model, src, dst, errors_path, chunk_size, view, progress, mapper, rank_options,
+                           input_schema)
+
+
+def _input_schema(src: Path) -> Any:
+    """A Parquet input's Arrow schema (None for CSV), read before any lock or output is made."""
+    if file_kind(src) != "parquet":
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(src).schema_arrow
+    except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{src}: cannot read Parquet: {reason}") from None
 
 
 def _run_locked(model: Any, src: Path, dst: Path, errors_path: str | os.PathLike | None, chunk_size: int, view: str,
-                progress: Callable[[int], None] | None, mapper: ChunkMapper | None, rank_options: dict) -> BatchSummary:
-    input_schema = None
-    if file_kind(src) == "parquet":
-        import pyarrow.parquet as pq
-
-        input_schema = pq.ParquetFile(src).schema_arrow
+                progress: Callable[[int], None] | None, mapper: ChunkMapper | None, rank_options: dict,
+                input_schema: Any) -> BatchSummary:
     out = _AtomicWriter(dst, lambda frame: output_schema(list(frame.columns), view, input_schema))
     err = _AtomicWriter(Path(errors_path), lambda frame: _errors_schema()) if errors_path else None
     start, offset, ranked, failed = time.perf_counter(), 0, 0, 0
