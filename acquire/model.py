@@ -199,7 +199,9 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
                 warnings.warn(message, AcquireWarning, stacklevel=2)
     fitted = make(**params).fit(X, y, kind=kind, n_classes=n_classes, mask_units=units, discrete=discrete)
     conditional: GaussianCopula | ClassConditionalCopula
-    if isinstance(fitted, BayesianPredictor):
+    if hasattr(fitted, "conditional_model"):
+        conditional = fitted.conditional_model()  # the classifier's own model of the features: values stay coherent
+    elif isinstance(fitted, BayesianPredictor):
         conditional = fitted.copula_  # a Bayesian GLM integrates missing features with its own copula: stay coherent
     elif kind == "continuous":
         conditional = GaussianCopula().fit(X, discrete)

@@ -1,0 +1,340 @@
+"""A generative classifier on Gaussian-copula scores: exact for any set of observed features.
+
+Every feature is mapped to its normal score ``z_j = Φ⁻¹(F_j(x_j))`` through the pooled empirical
+marginal ``F_j`` (a discrete value sits at the mean of its latent interval, as in
+:class:`~acquire.conditional.GaussianCopula`). Within class ``y`` the scores are Gaussian,
+``z | y ~ N(μ_y, Σ_y)``, so for any observed subset ``o``
+
+    p(y | x_o) ∝ π_y · N(z_o; μ_y,o, Σ_y,oo)
+
+(the Jacobian of the score map is the same for every class and cancels). Missing features are
+marginalized exactly: no imputation and no masked training. The class covariances are
+regularized as in regularized discriminant analysis (Friedman, 1989):
+
+    Σ_y = (1 − γ) S_y(λ) + γ diag S_y(λ),    S_y(λ) = (1 − λ) S_y + λ S_pooled
+
+with ``λ`` (pooling: 1 is linear, 0 quadratic) and ``γ`` (shrinkage towards independence) chosen
+by stratified cross-validated log loss over random missingness (0, 25, 50, 75 % of the features
+hidden), unless given.
+
+The model of the features it implies, ``p(x_S | x_o) = Σ_y p(y | x_o) p(x_S | x_o, y)``, is the
+conditional model the engine uses with it (:meth:`CopulaClassifier.conditional_model`), so the
+value of a test is measured from the prediction ``rank`` prints. Single tests are valued by
+quadrature (:mod:`acquire.engine.class_gaussian`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+import acquire._json as strict_json
+from acquire.conditional import ClassConditionalCopula, GaussianCopula
+from acquire.conditional.copula import _Marginal
+from acquire.exceptions import DataError, ModelError
+from acquire.predictors.base import Predictor
+
+__all__ = ["CopulaClassifier"]
+
+POOLING_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+SHRINKAGE_GRID = (0.0, 0.05, 0.1, 0.2, 0.4)
+MISSING_LEVELS = (0.0, 0.25, 0.5, 0.75)
+_EIG_FLOOR = 1e-6  # smallest eigenvalue kept, relative to the mean variance
+
+
+class CopulaClassifier(Predictor):
+    """Class-conditional Gaussians on copula scores, regularized by cross-validation.
+
+    Parameters
+    ----------
+    pooling : float in [0, 1] or None, default=None
+        ``λ``: weight of the pooled within-class covariance (1 = a linear rule). None: chosen by CV.
+    shrinkage : float in [0, 1] or None, default=None
+        ``γ``: shrinkage of each covariance towards its diagonal. None: chosen by CV.
+    folds : int, default=5
+        Folds of the cross-validation that chooses what is None.
+    seed : int, default=0
+        Seeds the folds and the missingness patterns of the cross-validation.
+    max_knots : int, default=1000
+        Most knots per continuous marginal (see :class:`~acquire.conditional.GaussianCopula`).
+
+    Attributes
+    ----------
+    copula_ : GaussianCopula
+        The pooled marginals that define the scores.
+    means_ : ndarray (K, p)
+    covariances_ : ndarray (K, p, p)
+    priors_ : ndarray (K,)
+    pooling_, shrinkage_ : float
+        The ``λ`` and ``γ`` in use.
+    cv_log_loss_ : dict or None
+        ``"pooling,shrinkage"`` → mean held-out log loss over the folds and missingness levels,
+        when something was chosen by cross-validation.
+    """
+
+    name = "copula"
+    capabilities = frozenset({"class_gaussian"})
+    files_required: ClassVar[tuple[str, ...]] = ("predictor.json",)
+
+    def __init__(self, *, pooling: float | None = None, shrinkage: float | None = None, folds: int = 5,
+                 seed: int = 0, max_knots: int = 1000):
+        self.pooling = pooling
+        self.shrinkage = shrinkage
+        self.folds = folds
+        self.seed = seed
+        self.max_knots = max_knots
+
+    # ---- fitting -------------------------------------------------------------------
+    def fit(self, X: np.ndarray, y: np.ndarray, *, kind: str, n_classes: int = 0,
+            mask_units: Sequence[Sequence[int]] | None = None,
+            discrete: Sequence[bool] | None = None) -> "CopulaClassifier":
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y)
+        if X.ndim != 2 or len(X) != len(y):
+            raise DataError(f"X has shape {X.shape} and y has {len(y)} entries; expected (n, p) and n")
+        if kind not in ("binary", "multiclass"):
+            raise DataError(f"the copula predictor models classes; a {kind} target needs --predictor xgboost or bayes")
+        for name, value in (("pooling", self.pooling), ("shrinkage", self.shrinkage)):
+            if value is not None and not 0.0 <= float(value) <= 1.0:
+                raise DataError(f"{name} == {value}, must be in [0, 1] (or None: chosen by cross-validation)")
+        K = 2 if kind == "binary" else int(n_classes)
+        y = y.astype(np.int64)
+        counts = np.bincount(y, minlength=K)
+        if len(counts) != K or np.any(counts < 2):
+            raise DataError(f"every class needs at least 2 rows for the copula predictor; class counts are {counts.tolist()}")
+        if discrete is None:
+            from acquire.predictors.bayesian import _looks_discrete
+
+            discrete = [_looks_discrete(X[:, j]) for j in range(X.shape[1])]
+        self.copula_ = GaussianCopula(max_knots=self.max_knots).fit(X, list(discrete))
+        Z = self.scores(X)
+        self.cv_log_loss_: dict[str, float] | None = None
+        pooling, shrinkage = self.pooling, self.shrinkage
+        if pooling is None or shrinkage is None:
+            pooling, shrinkage, self.cv_log_loss_ = self._cross_validate(Z, y, K, counts)
+        self.pooling_, self.shrinkage_ = float(pooling), float(shrinkage)
+        self.means_, self.covariances_ = regularized_moments(Z, y, K, self.pooling_, self.shrinkage_)
+        self.priors_ = counts / counts.sum()
+        self.kind_ = kind
+        self.n_classes_ = K
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _cross_validate(self, Z: np.ndarray, y: np.ndarray, K: int, counts: np.ndarray) -> tuple[float, float, dict]:
+        """``(λ, γ, table)``: the grid point with the least held-out log loss (ties: the simpler model,
+        more pooling, then more shrinkage)."""
+        from sklearn.model_selection import StratifiedKFold
+
+        folds = max(2, min(self.folds, int(counts.min())))
+        rng = np.random.default_rng(self.seed)
+        lambdas = POOLING_GRID if self.pooling is None else (float(self.pooling),)
+        gammas = SHRINKAGE_GRID if self.shrinkage is None else (float(self.shrinkage),)
+        loss = {(lam, gam): 0.0 for lam in lambdas for gam in gammas}
+        n_scored = 0
+        p = Z.shape[1]
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(Z, y):
+            masks = missingness_patterns(p, rng)
+            Zt = np.repeat(Z[test][None], len(masks), axis=0)
+            Zt[np.broadcast_to(masks[:, None, :], Zt.shape)] = np.nan
+            Zt = Zt.reshape(-1, p)
+            yt = np.tile(y[test], len(masks))
+            priors = np.bincount(y[train], minlength=K) / len(train)
+            for lam in lambdas:
+                for gam in gammas:
+                    means, covs = regularized_moments(Z[train], y[train], K, lam, gam)
+                    logp = log_posterior(Zt, means, covs, priors)
+                    loss[(lam, gam)] -= float(logp[np.arange(len(yt)), yt].sum())
+            n_scored += len(yt)
+        best = min(loss, key=lambda key: (round(loss[key] / n_scored, 6), -key[0], -key[1]))
+        return best[0], best[1], {f"{lam:g},{gam:g}": value / n_scored for (lam, gam), value in loss.items()}
+
+    # ---- prediction --------------------------------------------------------------------
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """Normal scores ``z`` (n, p) of encoded rows; NaN where a feature is missing."""
+        X = np.asarray(X, dtype=np.float64)
+        Z = np.full(X.shape, np.nan)
+        for j, m in enumerate(self.copula_.marginals_):
+            seen = ~np.isnan(X[:, j])
+            if seen.any():
+                Z[seen, j] = m.latent_point(X[seen, j])
+        return Z
+
+    def predict_distribution(self, X: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise DataError(f"X has shape {X.shape}; expected (n, {self.n_features_in_})")
+        logp = log_posterior(self.scores(X), self.means_, self.covariances_, self.priors_)
+        return np.exp(logp)
+
+    def conditional_model(self) -> ClassConditionalCopula:
+        """The model of the features this classifier implies, as class copulas the engine can sample.
+
+        Class ``y``'s copula has marginals ``F_{j|y}(x) = Φ((Φ⁻¹(F_j(x)) − μ_yj) / σ_yj)`` on the pooled
+        marginal's knots and the correlation of ``Σ_y``; mixed by this classifier's ``p(y | x_o)``,
+        its draws are the ones the prediction expects (exact at the knots, linear in between).
+        """
+        self._check_fitted()
+        components = []
+        for k in range(self.n_classes_):
+            sd = np.sqrt(np.diag(self.covariances_[k]))
+            comp = GaussianCopula(max_knots=self.max_knots, ridge=0.0)
+            marginals = []
+            for j, m in enumerate(self.copula_.marginals_):
+                with np.errstate(divide="ignore"):
+                    z = ndtri(m.u) if m.discrete else ndtri(np.clip(m.u, 1e-300, 1 - 1e-16))
+                marginals.append(_Marginal(m.values.copy(), ndtr((z - self.means_[k, j]) / sd[j]), m.discrete))
+            comp.marginals_ = marginals
+            comp.correlation_ = self.covariances_[k] / np.outer(sd, sd)
+            np.fill_diagonal(comp.correlation_, 1.0)
+            comp.n_features_ = self.n_features_in_
+            components.append(comp)
+        mixture = ClassConditionalCopula(max_knots=self.max_knots, ridge=0.0)
+        mixture.components_ = components
+        mixture.priors_ = self.priors_.copy()
+        mixture.n_features_ = self.n_features_in_
+        return mixture
+
+    # ---- persistence: plain JSON ----------------------------------------------------------
+    def save(self, directory: Path) -> dict:
+        self._check_fitted()
+        document = {"copula": self.copula_.to_dict(), "means": self.means_.tolist(),
+                    "covariances": self.covariances_.tolist(), "priors": self.priors_.tolist(),
+                    "pooling": self.pooling_, "shrinkage": self.shrinkage_, "cv_log_loss": self.cv_log_loss_}
+        (directory / "predictor.json").write_text(strict_json.dumps(document), "utf-8")
+        return {"name": self.name, "kind": self.kind_, "n_classes": self.n_classes_, "n_features": self.n_features_in_,
+                "files": ["predictor.json"],
+                "params": {k: getattr(self, k) for k in ("pooling", "shrinkage", "folds", "seed", "max_knots")}}
+
+    @classmethod
+    def load(cls, directory: Path, meta: dict) -> "CopulaClassifier":
+        obj = cls(**meta.get("params", {}))
+        try:
+            document = json.loads((directory / "predictor.json").read_text("utf-8"))
+            obj.copula_ = GaussianCopula.from_dict(document["copula"])
+            obj.means_ = np.asarray(document["means"], dtype=np.float64)
+            obj.covariances_ = np.asarray(document["covariances"], dtype=np.float64)
+            obj.priors_ = np.asarray(document["priors"], dtype=np.float64)
+            obj.pooling_, obj.shrinkage_ = float(document["pooling"]), float(document["shrinkage"])
+            obj.cv_log_loss_ = document.get("cv_log_loss")
+        except ModelError as exc:
+            raise ModelError(f"{directory}/predictor.json: {exc}") from None
+        except (OSError, KeyError, TypeError, ValueError, AttributeError) as exc:  # incl. JSON and UTF-8 errors
+            raise ModelError(f"{directory}/predictor.json: malformed copula predictor: {str(exc)[:200]}") from None
+        obj.kind_, obj.n_classes_, obj.n_features_in_ = meta["kind"], int(meta["n_classes"]), int(meta["n_features"])
+        K, p = obj.n_classes_, obj.n_features_in_
+        problem = None
+        if obj.kind_ not in ("binary", "multiclass") or obj.copula_.n_features_ != p:
+            problem = "its kind or feature count disagrees with the manifest"
+        elif obj.means_.shape != (K, p) or obj.covariances_.shape != (K, p, p) or obj.priors_.shape != (K,):
+            problem = f"means, covariances and priors are not shaped ({K}, {p}), ({K}, {p}, {p}), ({K},)"
+        elif not (np.isfinite(obj.means_).all() and np.isfinite(obj.covariances_).all() and np.isfinite(obj.priors_).all()):
+            problem = "it holds a number that is not finite"
+        elif (obj.priors_ <= 0).any() or abs(obj.priors_.sum() - 1.0) > 1e-6:
+            problem = "the class priors are not positive numbers summing to 1"
+        elif any(not np.allclose(S, S.T, atol=1e-10) or np.linalg.eigvalsh(S).min() <= 0 for S in obj.covariances_):
+            problem = "a class covariance is not symmetric positive definite"
+        if problem:
+            raise ModelError(f"{directory}/predictor.json: {problem}; the folder is damaged or edited")
+        return obj
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "means_"):
+            return "<CopulaClassifier (not fitted)>"
+        return (f"<CopulaClassifier: {self.n_classes_} classes over {self.n_features_in_} features, "
+                f"pooling {self.pooling_:g}, shrinkage {self.shrinkage_:g}>")
+
+
+def missingness_patterns(p: int, rng: np.random.Generator, per_level: int = 6) -> np.ndarray:
+    """Boolean masks (True = hidden), ``per_level`` random ones hiding each share of
+    :data:`MISSING_LEVELS` of the ``p`` features (nothing hidden once)."""
+    masks = [np.zeros(p, dtype=bool)]
+    for level in MISSING_LEVELS[1:]:
+        hide = int(round(level * p))
+        for _ in range(per_level):
+            mask = np.zeros(p, dtype=bool)
+            mask[rng.choice(p, size=hide, replace=False)] = True
+            masks.append(mask)
+    return np.array(masks)
+
+
+def regularized_moments(Z: np.ndarray, y: np.ndarray, K: int, pooling: float,
+                        shrinkage: float) -> tuple[np.ndarray, np.ndarray]:
+    """Class means (K, p) and regularized covariances (K, p, p) of scores ``Z`` (NaN = missing).
+
+    Means and covariances use the values each class has (pairwise-complete covariances); an entry a
+    class cannot estimate (fewer than 2 values, or 3 pairs) takes the pooled one, and a column a class
+    never measured takes the overall mean. Then ``S_y(λ) = (1 − λ) S_y + λ S_pooled``,
+    ``Σ_y = (1 − γ) S_y(λ) + γ diag``, with eigenvalues floored so every ``Σ_y`` is positive definite.
+    """
+    p = Z.shape[1]
+    seen = ~np.isnan(Z)
+    filled = np.where(seen, Z, 0.0)
+    overall = filled.sum(axis=0) / np.maximum(seen.sum(axis=0), 1)
+    means = np.empty((K, p))
+    covs = np.empty((K, p, p))
+    pairs = np.empty((K, p, p))
+    for k in range(K):
+        sk, fk = seen[y == k], filled[y == k]
+        n = sk.sum(axis=0)
+        means[k] = np.where(n > 0, fk.sum(axis=0) / np.maximum(n, 1), overall)
+        D = np.where(sk, fk - means[k], 0.0)
+        both = sk.T.astype(np.float64) @ sk.astype(np.float64)
+        covs[k] = (D.T @ D) / np.maximum(both - 1.0, 1.0)
+        pairs[k] = both
+    dof = np.maximum(pairs - 1.0, 0.0)
+    pooled = (covs * dof).sum(axis=0) / np.maximum(dof.sum(axis=0), 1.0)
+    np.fill_diagonal(pooled, np.maximum(np.diag(pooled), 1e-6))
+    diag_ok = np.diagonal(pairs, axis1=1, axis2=2) >= 2
+    usable = (pairs >= 3) | (np.eye(p, dtype=bool)[None] & diag_ok[:, :, None])
+    out = np.empty_like(covs)
+    for k in range(K):
+        own = np.where(usable[k], covs[k], pooled)
+        S = (1.0 - pooling) * own + pooling * pooled
+        S = (1.0 - shrinkage) * S + shrinkage * np.diag(np.diag(S))
+        out[k] = _positive_definite(S)
+    return means, out
+
+
+def _positive_definite(S: np.ndarray) -> np.ndarray:
+    """``S`` with eigenvalues floored at 1e-6 × its mean variance (a no-op when already that well conditioned)."""
+    S = 0.5 * (S + S.T)
+    floor = _EIG_FLOOR * max(float(np.mean(np.diag(S))), 1e-12)
+    w, v = np.linalg.eigh(S)
+    if w.min() >= floor:
+        return S
+    fixed = (v * np.maximum(w, floor)) @ v.T
+    return 0.5 * (fixed + fixed.T)
+
+
+def log_posterior(Z: np.ndarray, means: np.ndarray, covs: np.ndarray, priors: np.ndarray) -> np.ndarray:
+    """``log p(y | z_o)`` (n, K) for scores ``Z`` with NaN where missing.
+
+    ``log p(y | z_o) = log π_y + log N(z_o; μ_y,o, Σ_y,oo) − log Σ_y' (…)``, rows grouped by their
+    pattern of observed features so each pattern factors each class covariance once.
+    """
+    n, p = Z.shape
+    K = means.shape[0]
+    seen = ~np.isnan(Z)
+    logp = np.empty((n, K))
+    patterns, inverse = np.unique(seen, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    for g, pattern in enumerate(patterns):
+        rows = np.flatnonzero(inverse == g)
+        obs = np.flatnonzero(pattern)
+        for k in range(K):
+            if obs.size == 0:
+                logp[rows, k] = np.log(priors[k])
+                continue
+            L = np.linalg.cholesky(covs[k][np.ix_(obs, obs)])
+            d = Z[np.ix_(rows, obs)] - means[k, obs]
+            solved = np.linalg.solve(L, d.T)
+            logp[rows, k] = (np.log(priors[k]) - 0.5 * np.sum(solved * solved, axis=0)
+                             - np.log(np.diag(L)).sum() - 0.5 * obs.size * np.log(2 * np.pi))
+    logp -= logp.max(axis=1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    return logp
