@@ -1,0 +1,198 @@
+"""The copula classifier: exact marginalization, its single-test kernel against brute force, coherence
+of the value's reference with the prediction, cross-validated regularization, and its model folder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.special import ndtr, ndtri
+from scipy.stats import multivariate_normal, norm
+
+from acquire import datasets, fit_model, load_model
+from acquire.engine.class_gaussian import ClassGaussianEstimator
+from acquire.estimators.class_gaussian import gauss_legendre_table, mixture_rule, single_test_value
+from acquire.estimators.value import eig_weighted, evsi_weighted
+from acquire.exceptions import DataError, ModelError
+from acquire.predictors import CopulaClassifier
+
+
+@pytest.fixture(scope="module")
+def pima_model():
+    frame, spec = datasets.load("pima")
+    return frame, spec, fit_model(frame, spec, predictor="copula", holdout=0)
+
+
+def brute_force(w, m, s, a, b, U=None, n=400_001):
+    """The same value on a dense trapezoid grid over the clipped score, end atoms added."""
+    z = np.linspace(a, b, n)
+    dens = sum(wk * norm.pdf(z, mk, sk) for wk, mk, sk in zip(w, m, s))
+    W = dens * (z[1] - z[0])
+    W[[0, -1]] *= 0.5
+    W[0] += sum(wk * norm.cdf(a, mk, sk) for wk, mk, sk in zip(w, m, s))
+    W[-1] += sum(wk * norm.sf(b, mk, sk) for wk, mk, sk in zip(w, m, s))
+    logp = np.log(w)[None] + norm.logpdf(z[:, None], np.asarray(m)[None], np.asarray(s)[None])
+    P = np.exp(logp - logp.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    W /= W.sum()
+    return eig_weighted(W, P) if U is None else evsi_weighted(W, P, U)
+
+
+@pytest.mark.parametrize("w, m, s, a, b", [
+    ([0.7, 0.3], [0.0, 1.2], [1.0, 0.8], -2.9, 2.9),
+    ([0.2, 0.5, 0.3], [-1.0, 0.1, 2.5], [0.3, 1.5, 0.05], -3.2, 3.0),  # a narrow class
+    ([0.5, 0.5], [2.5, 3.5], [0.4, 0.4], -2.0, 2.6),                   # most mass in the upper atom
+])
+def test_single_test_kernel_matches_a_dense_grid(w, m, s, a, b):
+    w, m, s = (np.asarray(v, dtype=np.float64) for v in (w, m, s))
+    nodes, weights, counts = gauss_legendre_table()
+    value, change = single_test_value(w, m, s, a, b, nodes, weights, counts, np.zeros((1, 1)), False, 1e-6)
+    assert change <= 1e-6 * value + 1e-15
+    assert value == pytest.approx(brute_force(w, m, s, a, b), rel=1e-6)
+    U = np.random.default_rng(0).normal(size=(3, w.size))
+    evsi, _ = single_test_value(w, m, s, a, b, nodes, weights, counts, U, True, 1e-6)
+    assert evsi == pytest.approx(brute_force(w, m, s, a, b, U), rel=1e-5, abs=1e-9)
+
+
+def test_single_test_kernel_limits():
+    nodes, weights, counts = gauss_legendre_table()
+    none = np.zeros((1, 1))
+    same, _ = single_test_value(np.array([0.3, 0.7]), np.zeros(2), np.ones(2), -6.0, 6.0, nodes, weights, counts,
+                                none, False, 1e-6)
+    assert same == pytest.approx(0.0, abs=1e-12)  # identical classes: the test tells nothing
+    w = np.array([0.3, 0.7])
+    apart, _ = single_test_value(w, np.array([-3.0, 3.0]), np.array([0.1, 0.1]), -6.0, 6.0, nodes, weights, counts,
+                                 none, False, 1e-6)
+    assert apart == pytest.approx(-(w * np.log(w)).sum(), rel=1e-9)  # separated classes: all of H(y)
+    W, P = mixture_rule(w, np.array([-1.0, 1.0]), np.ones(2), -2.0, 2.0, nodes[3, :32], weights[3, :32])
+    assert W.sum() == pytest.approx(1.0, abs=1e-12)
+    assert (W * P[:, 1]).sum() / W.sum() == pytest.approx(0.7, abs=0.02)  # p̄ near w (atoms use the density)
+
+
+def test_prediction_marginalizes_missing_features_exactly(pima_model):
+    """p(y | x_o) ∝ π_y N(z_o; μ_y,o, Σ_y,oo), recomputed with scipy for random observed subsets."""
+    frame, spec, model = pima_model
+    pred = model.predictor
+    X = spec.encode(frame)[:40].copy()
+    rng = np.random.default_rng(1)
+    X[rng.uniform(size=X.shape) < 0.5] = np.nan
+    got = pred.predict_distribution(X)
+    Z = pred.scores(X)
+    for i in range(len(X)):
+        o = np.flatnonzero(~np.isnan(Z[i]))
+        logp = np.log(pred.priors_).copy()
+        if o.size:
+            logp += [multivariate_normal(pred.means_[k, o], pred.covariances_[k][np.ix_(o, o)]).logpdf(Z[i, o])
+                     for k in range(2)]
+        want = np.exp(logp - logp.max())
+        np.testing.assert_allclose(got[i], want / want.sum(), rtol=1e-10, atol=1e-12)
+
+
+def test_rank_values_match_the_predictor_on_a_grid_of_results(pima_model):
+    """The estimator's value of glu (continuous) and npreg (discrete) against the predictor itself,
+    evaluated on a dense grid of results weighted by the classifier's own score model."""
+    frame, spec, model = pima_model
+    pred = model.predictor
+    x = spec.encode(frame)[3].copy()
+    x[[0, 1, 3, 4]] = np.nan  # npreg, glu, skin, bmi missing
+    est = ClassGaussianEstimator(model.ranker())
+    w, m, s = est.score_conditionals(x)
+    j = 1
+    marginal = pred.copula_.marginals_[j]
+    a, b = ndtri(np.clip(marginal.u[[0, -1]], 1e-9, 1 - 1e-9))
+    z = np.linspace(a, b, 200_001)
+    W = sum(w[k] * norm.pdf(z, m[k, j], s[k, j]) for k in range(2)) * (z[1] - z[0])
+    W[[0, -1]] *= 0.5
+    W[0] += sum(w[k] * norm.cdf(a, m[k, j], s[k, j]) for k in range(2))
+    W[-1] += sum(w[k] * norm.sf(b, m[k, j], s[k, j]) for k in range(2))
+    rows = np.repeat(x[None], z.size, axis=0)
+    rows[:, j] = marginal.ppf(ndtr(z))
+    brute = eig_weighted(W / W.sum(), pred.predict_distribution(rows))
+    ranking = model.rank(dict(zip(spec.feature_names, x)))
+    values = ranking.summary["value"]
+    assert ranking.summary.loc["glu", "method"] == "quadrature"
+    assert values["glu"] == pytest.approx(brute, rel=1e-6)
+    # npreg: a finite sum over its levels with their probabilities under the mixture
+    j = 0
+    marginal = pred.copula_.marginals_[j]
+    upper = np.append(ndtri(marginal.u[:-1]), np.inf)
+    lower = np.concatenate([[-np.inf], upper[:-1]])
+    mass = sum(w[k] * (ndtr((upper - m[k, j]) / s[k, j]) - ndtr((lower - m[k, j]) / s[k, j])) for k in range(2))
+    rows = np.repeat(x[None], marginal.values.size, axis=0)
+    rows[:, j] = marginal.values
+    assert ranking.summary.loc["npreg", "method"] == "exact"
+    assert values["npreg"] == pytest.approx(eig_weighted(mass / mass.sum(), pred.predict_distribution(rows)), rel=1e-9)
+
+
+def test_the_value_is_measured_from_the_prediction_rank_prints(pima_model):
+    """Coherence (issue 13, item 3): for continuous tests p̄ = E[p(y | x_o, x_j)] is the prediction."""
+    frame, spec, model = pima_model
+    pred = model.predictor
+    est = ClassGaussianEstimator(model.ranker())
+    nodes, weights, _ = gauss_legendre_table()
+    rng = np.random.default_rng(2)
+    X = spec.encode(frame)[:60].copy()
+    X[rng.uniform(size=X.shape) < 0.6] = np.nan
+    gaps = []
+    for x in X:
+        w, m, s = est.score_conditionals(x)
+        for j in np.flatnonzero(np.isnan(x)):
+            marginal = pred.copula_.marginals_[j]
+            if marginal.discrete:
+                continue
+            a, b = ndtri(np.clip(marginal.u[[0, -1]], 1e-9, 1 - 1e-9))
+            W, P = mixture_rule(w, m[:, j], s[:, j], a, b, nodes[-1], weights[-1])
+            gaps.append(abs((W @ P)[1] / W.sum() - w[1]))
+    assert np.mean(gaps) <= 1e-3 and len(gaps) > 50
+
+
+def test_cross_validation_picks_the_least_log_loss_and_a_given_setting_skips_it(pima_model):
+    frame, spec, model = pima_model
+    pred = model.predictor
+    table = pred.cv_log_loss_
+    assert len(table) == 25
+    best = min(table, key=table.get)
+    assert f"{pred.pooling_:g},{pred.shrinkage_:g}" == best
+    X, y = spec.encode(frame), spec.encode_target(frame[spec.target_name])
+    fixed = CopulaClassifier(pooling=1.0, shrinkage=0.0).fit(X, y, kind="binary")
+    assert fixed.cv_log_loss_ is None and (fixed.pooling_, fixed.shrinkage_) == (1.0, 0.0)
+    np.testing.assert_allclose(fixed.covariances_[0], fixed.covariances_[1])  # fully pooled: one covariance
+    with pytest.raises(DataError, match="pooling == 2"):
+        CopulaClassifier(pooling=2.0).fit(X, y, kind="binary")
+    with pytest.raises(DataError, match="continuous target needs --predictor xgboost or bayes"):
+        CopulaClassifier().fit(X, y.astype(float), kind="continuous")
+
+
+def test_conditional_model_is_the_classifiers_own(pima_model):
+    """Class y's copula marginal at the pooled knots is Φ((z − μ_y) / σ_y)."""
+    _, _, model = pima_model
+    pred, cond = model.predictor, model.conditional
+    j = 1
+    pooled = pred.copula_.marginals_[j]
+    for k in range(2):
+        sd = np.sqrt(pred.covariances_[k, j, j])
+        want = ndtr((ndtri(np.clip(pooled.u, 1e-300, 1 - 1e-16)) - pred.means_[k, j]) / sd)
+        np.testing.assert_allclose(cond.components_[k].marginals_[j].cdf(pooled.values)[:-1], want[:-1], atol=1e-12)
+
+
+def test_model_folder_round_trip_and_a_tampered_covariance(pima_model, tmp_path):
+    frame, spec, model = pima_model
+    model.save(tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    X = spec.encode(frame)[:20]
+    np.testing.assert_array_equal(again.predictor.predict_distribution(X), model.predictor.predict_distribution(X))
+    case = dict(zip(spec.feature_names[:3], X[0, :3]))
+    assert again.rank(case).summary["value"].equals(model.rank(case).summary["value"])
+    # a covariance edited to be indefinite, with the checksum recomputed: refused before any kernel runs
+    import hashlib
+
+    path = tmp_path / "m" / "predictor.json"
+    document = json.loads(path.read_text())
+    document["covariances"][0][0][1] = document["covariances"][0][1][0] = 50.0
+    path.write_text(json.dumps(document))
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    manifest["files"]["predictor.json"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="not symmetric positive definite"):
+        load_model(tmp_path / "m")
