@@ -126,9 +126,15 @@ def _mask_units(spec: Spec) -> list[list[int]]:
     return [spec.index_of(u.members) for u in spec.units(include_groups=False)]
 
 
-def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", seed: int = 0, holdout: float = 0.2,
-              predictor_params: dict | None = None, progress: Callable[[str], None] | None = None) -> Model:
+def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "auto", seed: int = 0, holdout: float = 0.2,
+              predictor_params: dict | None = None, progress: Callable[[str], None] | None = None,
+              strict: bool = False) -> Model:
     """Fit the conditional model and the predictor on ``frame``; report held-out calibration.
+
+    ``predictor="auto"`` chooses among the candidates of :mod:`acquire.selection` by cross-validated
+    log loss over random missingness (the table is kept in ``Model.metrics["selection"]``). When the
+    chosen model is no better than predicting the prevalence, an :class:`AcquireWarning` says so;
+    with ``strict=True`` it is an :class:`AcquireError` instead and nothing is fitted further.
 
     The predictor is first fitted on a seeded, stratified ``1 − holdout`` split and scored on
     the rest at missingness levels 0, 25, 50 and 75 % (``Model.metrics``); then both models
@@ -138,8 +144,8 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
     as its class order (with an :class:`~acquire.exceptions.AcquireWarning`); the model stores it,
     so later data, even a slice holding one class, is encoded in the same order.
     """
-    if predictor not in PREDICTORS:
-        raise AcquireError(f"unknown predictor {predictor!r}; available: {', '.join(PREDICTORS)}")
+    if predictor != "auto" and predictor not in PREDICTORS:
+        raise AcquireError(f"unknown predictor {predictor!r}; available: auto, {', '.join(PREDICTORS)}")
     if spec.target_name not in frame.columns:
         raise AcquireError(f"data: the target column {spec.target_name!r} is missing")
     if not 0 <= holdout < 1:
@@ -159,20 +165,35 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
     if kind != "continuous" and len(np.unique(y)) < 2:
         raise AcquireError("data: the target has a single class; nothing to predict")
     units = _mask_units(spec)
+    params = dict(predictor_params or {})
+    signs = [f.monotone_sign for f in spec.features]
+    monotone = "(" + ",".join(map(str, signs)) + ")" if any(signs) else None
+    discrete = [f.is_discrete for f in spec.features]
+    metrics: dict = {"holdout": holdout, "seed": seed, "n_rows": int(len(frame))}
+    if predictor == "auto":
+        from acquire.selection import select_predictor
+
+        selection = select_predictor(X, y, kind=kind, n_classes=n_classes, units=units, discrete=discrete, seed=seed,
+                                     monotone=monotone, fixed=params, progress=progress)
+        metrics["selection"] = selection.to_dict()
+        predictor, params = selection.chosen.predictor, dict(selection.chosen.params)
+        if not selection.beats_prevalence:
+            means = selection.mean_scores()
+            message = (f"no candidate predictor beats predicting the prevalence: cross-validated {selection.score} "
+                       f"{means[selection.chosen.label]:.4g} ({selection.chosen.label}) vs {means['prevalence (baseline)']:.4g}; "
+                       f"the values of information rest on a model that has learnt nothing useful")
+            if strict:
+                raise AcquireError(message + " (refused: --strict)")
+            warnings.warn(message, AcquireWarning, stacklevel=2)
     if progress is not None:
         progress(f"fitting {predictor} and the conditional model on {len(frame)} rows (seed {seed})...")
-    params = dict(predictor_params or {})
     params.setdefault("seed", seed)
-    signs = [f.monotone_sign for f in spec.features]
-    if any(signs):
+    if monotone is not None:
         if predictor != "xgboost":
             raise AcquireError(f"features[].monotone is a constraint of the xgboost predictor; the {predictor} "
                                f"predictor cannot apply it: remove monotone from the spec or use --predictor xgboost")
-        params.setdefault("monotone", "(" + ",".join(map(str, signs)) + ")")
+        params.setdefault("monotone", monotone)
     make = PREDICTORS[predictor]
-    discrete = [f.is_discrete for f in spec.features]
-
-    metrics: dict = {"holdout": holdout, "seed": seed, "n_rows": int(len(frame))}
     if holdout > 0:
         from acquire.splits import holdout_split
 
@@ -197,6 +218,8 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
                                                 "features with missing-value indicators, fitted on the same rows"}
             for message in baseline_warnings(metrics["by_missingness"]):
                 warnings.warn(message, AcquireWarning, stacklevel=2)
+            if strict:
+                _refuse_below_prevalence(metrics["by_missingness"], predictor)
     fitted = make(**params).fit(X, y, kind=kind, n_classes=n_classes, mask_units=units, discrete=discrete)
     conditional: GaussianCopula | ClassConditionalCopula
     if hasattr(fitted, "conditional_model"):
@@ -208,6 +231,17 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "xgboost", se
     else:
         conditional = ClassConditionalCopula().fit(X, discrete, y, n_classes)
     return Model(spec, fitted, conditional, metrics, training_rows=np.unique(row_fingerprints(X, y)))
+
+
+def _refuse_below_prevalence(report: list[dict], predictor: str) -> None:
+    """``strict``: an :class:`AcquireError` when the held-out score, averaged over the missingness
+    levels, is no better than the prevalence baseline's on the same rows."""
+    metric = "log_loss" if "log_loss" in report[0] else "nll"
+    mine = float(np.mean([r[metric] for r in report]))
+    base = float(np.mean([r[f"prevalence_{metric}"] for r in report]))
+    if mine >= base:
+        raise AcquireError(f"the {predictor} model's held-out {metric} {mine:.4g} (mean over missingness levels) is no "
+                           f"better than predicting the prevalence ({base:.4g}); refused (--strict)")
 
 
 def _check_predictor_entry(directory: Path, meta: Any, spec: Spec) -> Any:

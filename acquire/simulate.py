@@ -250,13 +250,14 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
              seed: int = 0, budget: float | None = None, n_boot: int = 200, grid_points: int = 60,
              max_cases: int | None = None, predictor_params: dict | None = None,
              progress: Callable[[int], None] | None = None, n_jobs: int = 1, folds: int | None = None,
-             repeats: int = 1) -> Simulation:
+             repeats: int = 1, predictor: str = "auto") -> Simulation:
     """Compare ``policies`` on held-out cases of ``frame`` (see the module docstring).
 
     One seeded stratified split by default (``test_size``). With ``folds=K``, cross-fitting:
     every case is simulated once, by a model trained on the other K − 1 folds; ``repeats`` runs
     that with seeds ``seed, seed+1, …`` and pools the results (a case then counts once per
-    repeat). No held-out row ever trains the predictor or the conditional model. ``budget`` is
+    repeat). No held-out row ever trains the predictor or the conditional model, nor chooses it
+    (``predictor="auto"`` cross-validates within the training rows). ``budget`` is
     a hard per-case budget; soft stopping comes from each policy (the spec's exchange rates).
 
     Examples
@@ -300,7 +301,8 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     for r, train, test in splits:
         if max_cases is not None:
             test = test[:max_cases]
-        model = fit_model(frame.iloc[train], spec, seed=seed + r, holdout=0, predictor_params=predictor_params)
+        model = fit_model(frame.iloc[train], spec, predictor=predictor, seed=seed + r, holdout=0,
+                          predictor_params=predictor_params)
         n_train.append(len(train))
         ids = np.arange(offset, offset + len(test))  # a case id per (repeat, held-out row)
         for p in policies:
@@ -368,7 +370,7 @@ def _warn_degenerate_stops(steps: pd.DataFrame, stop_rates: dict[str, float], n_
 
 def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = None, objective: str = "eig",
              test_size: float = 0.3, seed: int = 0, max_cases: int | None = None,
-             predictor_params: dict | None = None, n_jobs: int = 1) -> pd.DataFrame:
+             predictor_params: dict | None = None, n_jobs: int = 1, predictor: str = "auto") -> pd.DataFrame:
     """The cost–performance frontier of the greedy policy under soft stopping.
 
     For each exchange rate λ, every held-out case buys tests while one is worth its cost
@@ -385,7 +387,8 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
                                 option="--test-size", classes=spec.classes)
     if max_cases is not None:
         test = test[:max_cases]
-    model = fit_model(frame.iloc[train], spec, seed=seed, holdout=0, predictor_params=predictor_params)
+    model = fit_model(frame.iloc[train], spec, predictor=predictor, seed=seed, holdout=0,
+                      predictor_params=predictor_params)
     X_train, X_test, y = spec.encode(frame.iloc[train]), spec.encode(frame.iloc[test]), y_all[test]
     n_classes = 0 if spec.target_kind == "continuous" else int(model.predictor.n_classes_)
     name, score = metric_for(spec.target_kind, n_classes)

@@ -15,8 +15,11 @@ from acquire.predictors.bayesian import ConvergenceWarning
 @click.option("--dataset", help="A bundled dataset (see `acquire datasets list`).")
 @click.option("--data", type=click.Path(dir_okay=False), help="A CSV/Parquet file of cases with the target.")
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="The spec (YAML/JSON) for --data.")
-@click.option("--predictor", default="xgboost", show_default=True, type=click.Choice(list(PREDICTORS)),
-              help="Predictor of the outcome: gradient-boosted trees, or a Bayesian GLM (PyMC).")
+@click.option("--predictor", default="auto", show_default=True, type=click.Choice(["auto", *PREDICTORS]),
+              help="Predictor of the outcome. auto: the candidate (copula classifier, XGBoost at depths 1, 2, 4) "
+                   "with the least cross-validated log loss over random missingness; or name one: gradient-boosted "
+                   "trees, the copula classifier, a Bayesian GLM (PyMC).")
+@click.option("--strict", is_flag=True, help="Refuse (exit 2) when the model is no better than predicting the prevalence.")
 @click.option("--inference", type=click.Choice(["nuts", "advi"]), default="nuts", show_default=True,
               help="bayes: NUTS sampling, or ADVI (faster, approximate).")
 @click.option("--draws", type=click.IntRange(50, 100_000), default=500, show_default=True, help="bayes: posterior draws per chain.")
@@ -25,7 +28,7 @@ from acquire.predictors.bayesian import ConvergenceWarning
 @click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0, 1, max_open=True),
               help="Share of rows held out for the calibration report (0: no report).")
 @common(("table", "json"))
-def fit(dataset, data, spec_path, predictor, inference, draws, tune, out, holdout, fmt, seed, quiet) -> None:
+def fit(dataset, data, spec_path, predictor, strict, inference, draws, tune, out, holdout, fmt, seed, quiet) -> None:
     """Fit a model on a bundled dataset or your own data and save it to OUT.
 
     \b
@@ -33,6 +36,7 @@ def fit(dataset, data, spec_path, predictor, inference, draws, tune, out, holdou
       acquire fit --dataset pima --out models/pima
       acquire fit --data cases.csv --spec spec.yaml --out models/mine
       acquire fit --dataset pima --predictor bayes --out models/pima-bayes
+      acquire fit --data cases.csv --spec spec.yaml --out models/mine --strict
     """
     import sys
     import warnings
@@ -49,7 +53,7 @@ def fit(dataset, data, spec_path, predictor, inference, draws, tune, out, holdou
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         model = fit_model(frame, spec, predictor=predictor, seed=seed, holdout=holdout, predictor_params=params,
-                          progress=lambda message: note(quiet, message))
+                          progress=lambda message: note(quiet, message), strict=strict)
     for w in caught:  # recorded to keep PyMC's chatter out; what the library says to the user is shown
         if issubclass(w.category, ConvergenceWarning):
             note(False, f"warning: {w.message}")
@@ -61,6 +65,12 @@ def fit(dataset, data, spec_path, predictor, inference, draws, tune, out, holdou
         click.echo(to_json({"model": str(out), "predictor": predictor, "metrics": model.metrics}))
         return
     click.echo(f"wrote {out}: {model!r}")
+    selection = model.metrics.get("selection")
+    if selection:
+        keys = [k for k in ("log_loss", "brier", "brier_multiclass", "auroc", "nll", "rmse") if k in selection["table"][0]]
+        click.echo(f"predictor chosen by {selection['protocol']} (least mean {selection['score']}; * = chosen):")
+        click.echo(table([[("* " if r["chosen"] else "  ") + r["candidate"], f"{r['missing_fraction']:.0%}"]
+                          + [r[k] for k in keys] for r in selection["table"]], ["candidate", "missing"] + keys))
     diagnostics = getattr(model.predictor, "diagnostics_", None)
     if diagnostics:
         click.echo("posterior: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
@@ -75,3 +85,6 @@ def fit(dataset, data, spec_path, predictor, inference, draws, tune, out, holdou
         click.echo("brier: mean squared error of P(positive class); prevalence_*: the training class shares for "
                    "every case; logistic_*: a logistic regression on the same rows (mean-imputed, with missing-"
                    "value indicators)")
+        if selection:
+            click.echo("the held-out rows also took part in choosing the predictor (the cross-validation above), so "
+                       "this report is slightly optimistic about the choice; the cross-validated table is not")

@@ -6,6 +6,7 @@ import click
 
 from acquire.cli.options import common, load_source, note
 from acquire.cli.render import table
+from acquire.predictors import PREDICTORS
 
 
 @click.command()
@@ -21,10 +22,12 @@ from acquire.cli.render import table
 @click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True, help="Repeat with seeds seed, seed+1, ...")
 @click.option("--bootstrap", type=click.IntRange(min=10), default=200, show_default=True, help="Bootstrap resamples.")
 @click.option("--frontier", is_flag=True, help="Also sweep the exchange rate (soft stopping) and plot cost vs performance.")
+@click.option("--predictor", default="auto", show_default=True, type=click.Choice(["auto", *PREDICTORS]),
+              help="The predictor fitted on each training part (auto: chosen by cross-validation within it).")
 @click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="Processes over cases.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Write steps.csv, summary.json and plots here.")
 @common(("table", "json"))
-def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repeats, bootstrap, frontier, jobs, out_dir,
+def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repeats, bootstrap, frontier, predictor, jobs, out_dir,
              fmt, seed, quiet) -> None:
     """Simulate acquisition policies on a held-out split and compare cost against performance.
 
@@ -46,12 +49,12 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repea
         raise click.UsageError("--policies names no policy; give e.g. greedy,static,random,all")
     with tqdm(total=len(names) * repeats * (folds or 1), unit="policy run", disable=quiet or not sys.stderr.isatty(), file=sys.stderr) as bar:
         sim = run(frame, spec, names, test_size=test_size, seed=seed, budget=budget, n_boot=bootstrap,
-                  progress=bar.update, n_jobs=jobs, folds=folds, repeats=repeats)
+                  progress=bar.update, n_jobs=jobs, folds=folds, repeats=repeats, predictor=predictor)
     front = None
     if frontier:
         from acquire.simulate import frontier as sweep
 
-        front = sweep(frame, spec, test_size=test_size, seed=seed, n_jobs=jobs)
+        front = sweep(frame, spec, test_size=test_size, seed=seed, n_jobs=jobs, predictor=predictor)
         sim.split["frontier"] = front.to_dict(orient="records")
     if out_dir:
         import matplotlib

@@ -21,7 +21,7 @@ def breast_cancer():
 @pytest.fixture(scope="session")
 def pima_model(pima):
     frame, spec = pima
-    return acquire.fit_model(frame, spec, seed=0)
+    return acquire.fit_model(frame, spec, predictor="xgboost", seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -48,5 +48,5 @@ except ImportError:  # hypothesis is in the test extra
 @pytest.fixture(scope="session")
 def flchain_model_dir(tmp_path_factory):
     frame, spec = datasets.load("flchain")
-    model = acquire.fit_model(frame, spec, seed=0, holdout=0, predictor_params={"n_estimators": 80})
+    model = acquire.fit_model(frame, spec, predictor="xgboost", seed=0, holdout=0, predictor_params={"n_estimators": 80})
     return model.save(tmp_path_factory.mktemp("models") / "flchain")

@@ -196,3 +196,18 @@ def test_model_folder_round_trip_and_a_tampered_covariance(pima_model, tmp_path)
     (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match="not symmetric positive definite"):
         load_model(tmp_path / "m")
+
+
+def test_conditional_shapley_of_the_log_odds_is_efficient(pima_model):
+    """The checker's Shapley split for the copula classifier: the values sum to v(all) − v(∅) per row,
+    and a feature the row does not hold gets 0."""
+    from acquire.checks.sensitive import conditional_shapley
+
+    frame, spec, model = pima_model
+    X = spec.encode(frame)[:15].copy()
+    X[0, 2] = np.nan
+    phi = conditional_shapley(model.predictor, X)[..., 0]
+    p = model.predictor.predict_distribution(np.vstack([X, np.full((1, X.shape[1]), np.nan)]))
+    logit = np.log(p[:, 1] / p[:, 0])
+    np.testing.assert_allclose(phi.sum(axis=1), logit[:-1] - logit[-1], rtol=1e-9, atol=1e-12)
+    assert phi[0, 2] == 0.0

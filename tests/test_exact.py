@@ -31,7 +31,7 @@ def synthetic_model(kind: str, seed: int = 0):
         k = len(target["classes"])
         spec["use_case"] = {"kind": "treatment", "actions": [f"a{i}" for i in range(k)],
                             "utility": (np.eye(k) * 10 - 3).tolist()}
-    return acquire.fit_model(frame, load_spec(spec), seed=seed, holdout=0,
+    return acquire.fit_model(frame, load_spec(spec), predictor="xgboost", seed=seed, holdout=0,
                              predictor_params={"n_estimators": 60, "max_depth": 3, "mask_copies": 4})
 
 
@@ -135,7 +135,7 @@ def test_exact_agrees_with_monte_carlo(model):
 @pytest.mark.parametrize("name", ["pima", "breast_cancer"])
 def test_exact_agrees_with_monte_carlo_on_bundled_data(name, request):
     frame, spec = request.getfixturevalue(name)
-    model = request.getfixturevalue("pima_model") if name == "pima" else acquire.fit_model(frame, spec, seed=0, holdout=0)
+    model = request.getfixturevalue("pima_model") if name == "pima" else acquire.fit_model(frame, spec, predictor="xgboost", seed=0, holdout=0)
     X = spec.encode(frame)
     rng = np.random.default_rng(0)
     exact = ExactTreeValue(model.predictor, model.conditional, "eig")
@@ -175,7 +175,7 @@ def test_a_continuous_targets_eig_is_labelled_the_upper_bound_it_is():
     spec = acquire.load_spec({"target": {"name": "y", "kind": "continuous"},
                               "features": [{"name": n, "type": "continuous", "cost": 1.0} for n in ("x0", "x1")],
                               "use_case": {"kind": "risk_prediction", "nats_per_cost": 0.01}})
-    model = acquire.fit_model(frame, spec, seed=0, holdout=0)
+    model = acquire.fit_model(frame, spec, predictor="xgboost", seed=0, holdout=0)
     ranking = model.rank({})
     x0 = next(c for c in ranking.candidates if c.feature == "x0")
     assert x0.method == "gaussian_bound" and x0.value >= np.log(2) - 0.05 and x0.value > 1.2  # a bound, above the truth

@@ -18,7 +18,7 @@ def test_masked_xgboost_is_calibrated_on_held_out_pima(pima_model):
 
 def test_breast_cancer_model(breast_cancer):
     frame, spec = breast_cancer
-    model = fit_model(frame, spec, seed=0, predictor_params={"n_estimators": 100})
+    model = fit_model(frame, spec, predictor="xgboost", seed=0, predictor_params={"n_estimators": 100})
     assert model.metrics["by_missingness"][0]["auroc"] > 0.97
     ranking = model.rank({"mean_radius": 20.0, "mean_texture": 25.0, "radius_error": 1.0, "worst_radius": 25.0,
                           "texture_error": 1.0, "worst_texture": 30.0})
@@ -92,7 +92,7 @@ def test_a_monotone_feature_moves_the_prediction_one_way_only(tmp_path):
     frame, spec = datasets.load("pima")
     data = spec.to_dict()
     next(f for f in data["features"] if f["name"] == "glu")["monotone"] = "increasing"
-    model = acquire.fit_model(frame, acquire.load_spec(data), seed=0, holdout=0, predictor_params={"n_estimators": 100})
+    model = acquire.fit_model(frame, acquire.load_spec(data), predictor="xgboost", seed=0, holdout=0, predictor_params={"n_estimators": 100})
     reloaded = acquire.load_model(model.save(tmp_path / "m"))
     grid = np.linspace(60, 200, 141)
     for predictor in (model.predictor, reloaded.predictor):

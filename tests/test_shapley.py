@@ -154,7 +154,7 @@ def test_coalition_margins_equal_walking_every_row(breast_cancer):
     from acquire.estimators.coalitions import coalition_margins
 
     frame, spec = breast_cancer
-    model = acquire.fit_model(frame, spec, seed=0, holdout=0, predictor_params={"n_estimators": 40, "max_depth": 5})
+    model = acquire.fit_model(frame, spec, predictor="xgboost", seed=0, holdout=0, predictor_params={"n_estimators": 40, "max_depth": 5})
     t = model.predictor.tree_arrays()
     rng = np.random.default_rng(0)
     x = spec.encode(frame)[10].copy()

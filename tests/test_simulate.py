@@ -169,7 +169,7 @@ def test_a_test_missing_in_the_data_is_paid_once_and_not_reordered():
     from acquire.simulate import run_policy
 
     frame, spec = datasets.load("pbc")
-    model = acquire.fit_model(frame, spec, seed=0, holdout=0, predictor_params={"n_estimators": 40})
+    model = acquire.fit_model(frame, spec, predictor="xgboost", seed=0, holdout=0, predictor_params={"n_estimators": 40})
     X = spec.encode(frame)
     rows = X[np.isnan(X).any(axis=1)][:3]  # cases with tests that were never done
     log = run_policy(model, make_policy("greedy").fit(model, X), rows)

@@ -142,19 +142,19 @@ def test_a_rate_that_decides_every_stop_is_warned_about():
     frame = user_frame()
     never = load_spec(spec_with(use_case={"kind": "risk_prediction", "nats_per_cost": 0.0}))
     with pytest.warns(AcquireWarning, match="every case bought every test"):
-        sim = simulate(frame, never, ["greedy"], max_cases=20, n_boot=10)
+        sim = simulate(frame, never, ["greedy"], max_cases=20, n_boot=10, predictor="xgboost")
     assert sim.split["exchange_rates"] == {"greedy": 0.0}
     always = load_spec(spec_with(use_case={"kind": "risk_prediction", "nats_per_cost": 50.0}))
     with pytest.warns(AcquireWarning, match="no paid test was worth its cost for any case"):
-        simulate(frame, always, ["greedy"], max_cases=20, n_boot=10)
+        simulate(frame, always, ["greedy"], max_cases=20, n_boot=10, predictor="xgboost")
     for rate in (0.05, 0.42):  # every case buys some tests but not all; some cases buy, some do not
         fine = load_spec(spec_with(use_case={"kind": "risk_prediction", "nats_per_cost": rate}))
         with warnings.catch_warnings():
             warnings.simplefilter("error", AcquireWarning)
-            sim = simulate(frame, fine, ["greedy"], max_cases=20, n_boot=10)  # the cases decided: no warning
+            sim = simulate(frame, fine, ["greedy"], max_cases=20, n_boot=10, predictor="xgboost")  # the cases decided: no warning
         spent = sim.steps.groupby("case")["cumulative_cost"].max()
         assert (spent > 0).any() and (rate == 0.05 or (spent == 0).any())
-    model = acquire.fit_model(frame, always, holdout=0)
+    model = acquire.fit_model(frame, always, predictor="xgboost", holdout=0)
     cases = frame.drop(columns="outcome").head(5).assign(marker=np.nan)
     with pytest.warns(AcquireWarning, match=r"no test is worth its cost for any of the 5 rows.*breaks even at"):
         rank_frame(model, cases)

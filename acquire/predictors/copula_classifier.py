@@ -110,7 +110,11 @@ class CopulaClassifier(Predictor):
             from acquire.predictors.bayesian import _looks_discrete
 
             discrete = [_looks_discrete(X[:, j]) for j in range(X.shape[1])]
-        self.copula_ = GaussianCopula(max_knots=self.max_knots).fit(X, list(discrete))
+        # a feature with no value in these rows (a rare test, all of it in another fold) cannot be learnt:
+        # it gets a placeholder marginal, its score is always missing, and so it never moves a prediction
+        self.unseen_ = np.isnan(X).all(axis=0)
+        filler = np.where(self.unseen_, 0.0, np.nan)
+        self.copula_ = GaussianCopula(max_knots=self.max_knots).fit(np.where(np.isnan(X), filler, X), list(discrete))
         Z = self.scores(X)
         self.cv_log_loss_: dict[str, float] | None = None
         pooling, shrinkage = self.pooling, self.shrinkage
@@ -158,7 +162,7 @@ class CopulaClassifier(Predictor):
         X = np.asarray(X, dtype=np.float64)
         Z = np.full(X.shape, np.nan)
         for j, m in enumerate(self.copula_.marginals_):
-            seen = ~np.isnan(X[:, j])
+            seen = ~np.isnan(X[:, j]) & ~self.unseen_[j]
             if seen.any():
                 Z[seen, j] = m.latent_point(X[seen, j])
         return Z
@@ -204,7 +208,8 @@ class CopulaClassifier(Predictor):
         self._check_fitted()
         document = {"copula": self.copula_.to_dict(), "means": self.means_.tolist(),
                     "covariances": self.covariances_.tolist(), "priors": self.priors_.tolist(),
-                    "pooling": self.pooling_, "shrinkage": self.shrinkage_, "cv_log_loss": self.cv_log_loss_}
+                    "pooling": self.pooling_, "shrinkage": self.shrinkage_, "cv_log_loss": self.cv_log_loss_,
+                    "unseen": self.unseen_.tolist()}
         (directory / "predictor.json").write_text(strict_json.dumps(document), "utf-8")
         return {"name": self.name, "kind": self.kind_, "n_classes": self.n_classes_, "n_features": self.n_features_in_,
                 "files": ["predictor.json"],
@@ -221,6 +226,7 @@ class CopulaClassifier(Predictor):
             obj.priors_ = np.asarray(document["priors"], dtype=np.float64)
             obj.pooling_, obj.shrinkage_ = float(document["pooling"]), float(document["shrinkage"])
             obj.cv_log_loss_ = document.get("cv_log_loss")
+            obj.unseen_ = np.asarray(document["unseen"], dtype=bool)
         except ModelError as exc:
             raise ModelError(f"{directory}/predictor.json: {exc}") from None
         except (OSError, KeyError, TypeError, ValueError, AttributeError) as exc:  # incl. JSON and UTF-8 errors
@@ -230,6 +236,8 @@ class CopulaClassifier(Predictor):
         problem = None
         if obj.kind_ not in ("binary", "multiclass") or obj.copula_.n_features_ != p:
             problem = "its kind or feature count disagrees with the manifest"
+        elif obj.unseen_.shape != (p,):
+            problem = f"'unseen' is not {p} booleans"
         elif obj.means_.shape != (K, p) or obj.covariances_.shape != (K, p, p) or obj.priors_.shape != (K,):
             problem = f"means, covariances and priors are not shaped ({K}, {p}), ({K}, {p}, {p}), ({K},)"
         elif not (np.isfinite(obj.means_).all() and np.isfinite(obj.covariances_).all() and np.isfinite(obj.priors_).all()):
@@ -288,6 +296,9 @@ def regularized_moments(Z: np.ndarray, y: np.ndarray, K: int, pooling: float,
         pairs[k] = both
     dof = np.maximum(pairs - 1.0, 0.0)
     pooled = (covs * dof).sum(axis=0) / np.maximum(dof.sum(axis=0), 1.0)
+    never = ~seen.any(axis=0)
+    pooled[never, :] = pooled[:, never] = 0.0
+    pooled[never, never] = 1.0  # a column no row holds: a unit variance, correlated with nothing
     np.fill_diagonal(pooled, np.maximum(np.diag(pooled), 1e-6))
     diag_ok = np.diagonal(pairs, axis1=1, axis2=2) >= 2
     usable = (pairs >= 3) | (np.eye(p, dtype=bool)[None] & diag_ok[:, :, None])

@@ -1,0 +1,149 @@
+"""Choose the predictor: cross-validated log loss over the missingness acquisition creates.
+
+``fit --predictor auto`` (the default) fits every candidate on K − 1 stratified folds and scores it
+on the held-out fold with each test unit hidden at random with probability 0, 25, 50 and 75 %
+(:func:`acquire.metrics.missingness_report`: the cases the engine sees, from nothing measured to
+nearly everything). The candidate with the least mean log loss over folds and levels wins
+(a continuous target: the least Gaussian negative log-likelihood). The same rows score the
+prevalence and a logistic regression, so the table says when no candidate beats them.
+
+Candidates: the copula classifier (classification targets; it marginalizes missing features
+exactly) and masked XGBoost at three depths (1, 2 and 4: the regularization chosen by
+cross-validation). A spec declaring ``features[].monotone`` keeps to XGBoost, which applies it.
+The Bayesian GLM is not a candidate: sampling it once per fold would take minutes; ask for it
+with ``--predictor bayes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from acquire.exceptions import AcquireError
+from acquire.metrics import baseline_models, missingness_report
+
+__all__ = ["Selection", "candidates_for", "select_predictor"]
+
+FOLDS = 5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A predictor and its settings, named as the selection table shows it."""
+
+    predictor: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        settings = ", ".join(f"{k}={v}" for k, v in self.params.items() if k != "monotone")
+        return f"{self.predictor}({settings})" if settings else self.predictor
+
+
+def candidates_for(kind: str, *, monotone: bool = False) -> list[Candidate]:
+    """The candidates ``auto`` compares for a target ``kind`` (see the module docstring)."""
+    trees = [Candidate("xgboost", {"max_depth": 1, "n_estimators": 400}), Candidate("xgboost", {"max_depth": 2}),
+             Candidate("xgboost", {"max_depth": 4})]
+    if kind == "continuous" or monotone:
+        return trees
+    return [Candidate("copula"), *trees]
+
+
+@dataclass
+class Selection:
+    """Result of :func:`select_predictor`.
+
+    Attributes
+    ----------
+    chosen : Candidate
+    table : DataFrame
+        One row per candidate (and baseline) and missingness level: the held-out metrics averaged
+        over the folds; ``chosen`` marks the winner.
+    score : str
+        The metric minimized (``log_loss``, or ``nll`` for a continuous target).
+    folds : int
+    beats_prevalence : bool
+        Whether the winner's mean score is below the prevalence baseline's on the same rows.
+    """
+
+    chosen: Candidate
+    table: pd.DataFrame
+    score: str
+    folds: int
+    beats_prevalence: bool
+
+    def mean_scores(self) -> pd.Series:
+        """Each candidate's (and baseline's) score averaged over the missingness levels."""
+        return self.table.groupby("candidate", sort=False)[self.score].mean()
+
+    def to_dict(self) -> dict:
+        return {"chosen": self.chosen.label, "predictor": self.chosen.predictor, "params": self.chosen.params,
+                "score": self.score, "folds": self.folds, "beats_prevalence": self.beats_prevalence,
+                "protocol": f"{self.folds}-fold stratified cross-validation; each held-out fold scored with every "
+                            f"test unit hidden at random with probability 0, 25, 50 and 75 %",
+                "table": self.table.to_dict(orient="records")}
+
+
+def select_predictor(X: np.ndarray, y: np.ndarray, *, kind: str, n_classes: int, units: Sequence[Sequence[int]],
+                     discrete: Sequence[bool], seed: int = 0, folds: int = FOLDS, monotone: str | None = None,
+                     candidates: Sequence[Candidate] | None = None, fixed: dict | None = None,
+                     progress: Callable[[str], None] | None = None) -> Selection:
+    """Cross-validate the candidates on ``X, y`` and return the :class:`Selection` (see the module docstring).
+
+    ``fixed`` settings (a user's ``predictor_params``) override the candidates' own; a candidate whose
+    predictor does not take all of them is left out (``n_estimators`` keeps to XGBoost).
+    """
+    import inspect
+
+    from acquire.predictors import PREDICTORS
+    from acquire.splits import fold_splits
+
+    classify = kind != "continuous"
+    pool = list(candidates) if candidates is not None else candidates_for(kind, monotone=monotone is not None)
+    if fixed:
+        pool = [Candidate(c.predictor, {**c.params, **fixed}) for c in pool
+                if set(fixed) <= set(inspect.signature(PREDICTORS[c.predictor].__init__).parameters)]
+        pool = list({c.label: c for c in pool}.values())  # settings that make two candidates one
+    if not pool:
+        raise AcquireError(f"no candidate predictor takes the settings {sorted(fixed or {})}; name the predictor "
+                           f"they belong to (--predictor)")
+    smallest = int(np.bincount(y.astype(np.int64)).min()) if classify else len(y)
+    folds = min(folds, smallest)
+    if folds < 2:
+        raise AcquireError(f"--predictor auto needs at least 2 rows of every class to cross-validate; the smallest "
+                           f"class has {smallest}: add rows or name a predictor (--predictor xgboost)")
+    rows: list[dict[str, Any]] = []
+    if progress is not None:
+        progress(f"choosing the predictor: {folds}-fold cross-validation of {', '.join(c.label for c in pool)}...")
+    for f, (train, test) in enumerate(fold_splits(len(y), folds, seed, y=y, stratify=classify, option="--predictor auto")):
+        baselines = baseline_models(X[train], y[train], kind, n_classes)
+        for c, cand in enumerate(pool):
+            params = {"seed": seed, **cand.params} | ({"monotone": monotone} if monotone else {})
+            model = PREDICTORS[cand.predictor](**params).fit(X[train], y[train], kind=kind, n_classes=n_classes,
+                                                             mask_units=units, discrete=discrete)
+            report = missingness_report(model, X[test], y[test], units, seed=seed + f,
+                                        baselines=baselines if c == 0 else None)
+            for r in report:
+                own = {k: v for k, v in r.items() if not any(k.startswith(b + "_") for b in baselines)}
+                rows.append({"candidate": cand.label, "fold": f, **own})
+                if c == 0:
+                    for name in baselines:
+                        picked = {k[len(name) + 1:]: v for k, v in r.items() if k.startswith(name + "_")}
+                        rows.append({"candidate": f"{name} (baseline)", "fold": f,
+                                     "missing_fraction": r["missing_fraction"], "n": r["n"], **picked})
+    long = pd.DataFrame(rows)
+    score = "log_loss" if classify else "nll"
+    metrics = [m for m in ("log_loss", "brier", "brier_multiclass", "auroc", "accuracy", "nll", "rmse") if m in long]
+    table = long.groupby(["candidate", "missing_fraction"], sort=False)[metrics].mean().reset_index()
+    order = {label: i for i, label in enumerate(dict.fromkeys([c.label for c in pool] + list(long["candidate"])))}
+    table = table.sort_values(["candidate", "missing_fraction"], key=lambda col: col.map(order) if col.name == "candidate"
+                              else col, kind="stable").reset_index(drop=True)
+    means = table.groupby("candidate", sort=False)[score].mean()
+    labels = [c.label for c in pool]
+    best = min(labels, key=lambda label: (round(float(means[label]), 6), labels.index(label)))
+    table.insert(1, "chosen", table["candidate"] == best)
+    beats = bool(means[best] < means["prevalence (baseline)"])
+    return Selection(chosen=pool[labels.index(best)], table=table, score=score, folds=folds, beats_prevalence=beats)
