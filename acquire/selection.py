@@ -4,11 +4,15 @@
 on the held-out fold with each test unit hidden at random with probability 0, 25, 50 and 75 %
 (:func:`acquire.metrics.missingness_report`: the cases the engine sees, from nothing measured to
 nearly everything). The candidate with the least mean log loss over folds and levels wins
-(a continuous target: the least Gaussian negative log-likelihood). The same rows score the
+(a continuous target: the least Gaussian negative log-likelihood), up to the one-standard-error rule:
+a candidate within one standard error of the best (paired by fold) wins if it comes earlier in the
+order below, so a near tie that another fold assignment could reverse is decided by preference
+rather than by noise. The same rows score the
 prevalence and a logistic regression, so the table says when no candidate beats them.
 
-Candidates: the copula classifier (classification targets; it marginalizes missing features
-exactly) and masked XGBoost at three depths (1, 2 and 4: the regularization chosen by
+Candidates, in order of preference: the copula classifier (classification targets; it
+marginalizes missing features exactly, and the value of a test is measured from the prediction
+``rank`` prints) and masked XGBoost at three depths, shallowest first (1, 2 and 4: the regularization chosen by
 cross-validation). A spec declaring ``features[].monotone`` keeps to XGBoost, which applies it.
 The Bayesian GLM is not a candidate: sampling it once per fold would take minutes; ask for it
 with ``--predictor bayes``.
@@ -87,6 +91,21 @@ class Selection:
                 "table": self.table.to_dict(orient="records")}
 
 
+def one_standard_error_choice(per_fold: pd.DataFrame) -> str:
+    """The first column (candidates in order of preference) whose mean score is within one standard
+    error of the best: ``mean(s_c − s_best) ≤ sd(s_c − s_best) / √folds``, differences paired by fold
+    (Breiman's one-standard-error rule). A near tie, which a different fold assignment could reverse,
+    goes to the preferred candidate rather than to the noise."""
+    means = per_fold.mean(axis=0)
+    best = str(means.idxmin())
+    for label in per_fold.columns:
+        diff = per_fold[label] - per_fold[best]
+        se = float(diff.std(ddof=1)) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
+        if float(diff.mean()) <= se + 1e-12:
+            return str(label)
+    return best
+
+
 def select_predictor(X: np.ndarray, y: np.ndarray, *, kind: str, n_classes: int, units: Sequence[Sequence[int]],
                      discrete: Sequence[bool], seed: int = 0, folds: int = FOLDS, monotone: str | None = None,
                      candidates: Sequence[Candidate] | None = None, fixed: dict | None = None,
@@ -143,7 +162,7 @@ def select_predictor(X: np.ndarray, y: np.ndarray, *, kind: str, n_classes: int,
                               else col, kind="stable").reset_index(drop=True)
     means = table.groupby("candidate", sort=False)[score].mean()
     labels = [c.label for c in pool]
-    best = min(labels, key=lambda label: (round(float(means[label]), 6), labels.index(label)))
+    best = one_standard_error_choice(long.groupby(["fold", "candidate"])[score].mean().unstack()[labels])
     table.insert(1, "chosen", table["candidate"] == best)
     beats = bool(means[best] < means["prevalence (baseline)"])
     return Selection(chosen=pool[labels.index(best)], table=table, score=score, folds=folds, beats_prevalence=beats)
