@@ -151,7 +151,7 @@ def test_lookahead_buys_a_pair_that_greedy_never_starts():
 
 def test_cross_fitting_holds_every_case_out_once_per_repeat(pima):
     frame, spec = pima
-    sim = simulate(frame, spec, ["static"], folds=4, repeats=2, seed=0, n_boot=10)
+    sim = simulate(frame, spec, ["static"], folds=4, repeats=2, seed=0, n_boot=10, predictor="xgboost")
     start = sim.steps[sim.steps["step"] == 0]
     assert len(start) == 2 * len(frame)  # every row, once per repeat
     for r in (0, 1):
