@@ -13,21 +13,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from acquire import datasets, load_spec
+from acquire import datasets
 from acquire.simulate import frontier, simulate
+from bench_gdfs import uniform  # the peer's setting: every feature costs 1, no groups or panels
 
 GDFS = {"breast_cancer": {1: 0.957, 2: 0.972, 3: 0.982}, "pima": {1: 0.790, 2: 0.819, 3: 0.828}}
 POLICIES = ["greedy", "lookahead", "cost_blind", "static", "random", "all"]
-
-
-def uniform(spec):
-    raw = spec.to_dict()
-    raw.pop("groups", None)
-    for f in raw["features"]:
-        f.update(cost=1.0)
-        f.pop("group", None)
-        f.pop("panel", None)
-    return load_spec(raw)
 
 
 def main() -> None:
