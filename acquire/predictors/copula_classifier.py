@@ -131,7 +131,7 @@ class CopulaClassifier(Predictor):
     def _cross_validate(self, Z: np.ndarray, y: np.ndarray, K: int, counts: np.ndarray) -> tuple[float, float, dict]:
         """``(λ, γ, table)``: the grid point with the least held-out log loss (ties: the simpler model,
         more pooling, then more shrinkage)."""
-        from sklearn.model_selection import StratifiedKFold
+        from acquire.splits import fold_splits
 
         folds = max(2, min(self.folds, int(counts.min())))
         rng = np.random.default_rng(self.seed)
@@ -140,7 +140,7 @@ class CopulaClassifier(Predictor):
         loss = {(lam, gam): 0.0 for lam in lambdas for gam in gammas}
         n_scored = 0
         p = Z.shape[1]
-        for train, test in StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(Z, y):
+        for train, test in fold_splits(len(y), folds, self.seed, y=y, stratify=True):
             masks = missingness_patterns(p, rng)
             Zt = np.repeat(Z[test][None], len(masks), axis=0)
             Zt[np.broadcast_to(masks[:, None, :], Zt.shape)] = np.nan
