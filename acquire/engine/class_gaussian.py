@@ -24,6 +24,7 @@ from acquire.engine.estimator import ValueContext, ValueEstimate, ValueEstimator
 from acquire.estimators.class_gaussian import gauss_legendre_table, single_test_value
 from acquire.estimators.gaussian import condition_gaussian
 from acquire.estimators.value import eig_weighted, evsi_weighted
+from acquire.predictors.copula_classifier import log_posterior
 
 __all__ = ["ClassGaussianEstimator"]
 
@@ -74,8 +75,9 @@ class ClassGaussianEstimator(ValueEstimator):
         """``(w (K,), m (K, p), s (K, p))``: the class probabilities of case ``x`` and, per class, the mean
         and s.d. of each feature's score given the observed ones (NaN for observed features)."""
         pred = self.predictor
-        w = pred.predict_distribution(x[None, :])[0]
-        z = pred.scores(x[None, :])[0]
+        scores = pred.scores(x[None, :])  # once: the prediction and the conditioning share it
+        w = np.exp(log_posterior(scores, pred.means_, pred.covariances_, pred.priors_))[0]
+        z = scores[0]
         observed = np.flatnonzero(~np.isnan(z))
         K, p = pred.means_.shape
         m, s = np.full((K, p), np.nan), np.full((K, p), np.nan)
