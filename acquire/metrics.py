@@ -143,3 +143,33 @@ def baseline_warnings(report: list[dict]) -> list[str]:
             said.append(f"the model's held-out {metric} is worse than {what[name]} on the same {report[0]['n']} rows "
                         f"({where}); its values of information rest on a model weaker than that baseline there")
     return said
+
+
+def case_bootstrap(statistic: Callable[..., Any], n: int, seed: int | np.random.Generator, *, n_boot: int = 200,
+                   vectorized: bool = False, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``scipy.stats.bootstrap`` over cases: ``statistic`` of resampled row positions ``0..n-1``.
+
+    Returns (lower, upper, bootstrap distribution) for the percentile interval at ``level``; the
+    distribution's last axis is the resample. ``vectorized``: ``statistic(positions, axis=-1)`` takes
+    a (resamples, n) array and returns (..., resamples). The same ``seed`` with the same ``n`` draws
+    the same resamples, so intervals computed for several policies are paired.
+
+    A resample on which the statistic is undefined (an AUROC of a resample holding one class) is
+    NaN: scipy's interval is then NaN too, so the interval is taken over the defined resamples.
+    """
+    import warnings
+
+    from scipy.stats import bootstrap
+
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's DegenerateDataWarning and NaN means
+        res = bootstrap((np.arange(n),), statistic, n_resamples=n_boot, vectorized=vectorized, method="percentile",
+                        confidence_level=level, rng=rng, batch=50)
+    dist = np.asarray(res.bootstrap_distribution, dtype=float)
+    lo, hi = np.asarray(res.confidence_interval.low, float), np.asarray(res.confidence_interval.high, float)
+    if np.isnan(lo).any() or np.isnan(hi).any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
+            lo, hi = np.nanpercentile(dist, [50 * (1 - level), 50 * (1 + level)], axis=-1)
+    return lo, hi, dist

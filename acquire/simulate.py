@@ -113,6 +113,8 @@ class Simulation:
     full_metric: float
     total_cost: float
     split: dict = field(default_factory=dict)
+    dataset: str | None = None  # the spec's name, for figure titles
+    currency: str | None = None  # the spec's currency, for cost axes
 
     def __repr__(self) -> str:
         cases = self.split.get("n_test", self.steps["case"].nunique() if "case" in self.steps else "?")
@@ -132,55 +134,124 @@ class Simulation:
                                   "split": self.split, "policies": self.summary.to_dict(orient="records")}, indent=2,
                                  default=str)
 
-    def plot(self, ax=None, **line_kwargs):
-        """Performance against cumulative cost, one line per policy with its bootstrap band."""
-        import matplotlib.pyplot as plt
+    def _title(self, what: str, who: str | None = None) -> str:
+        from acquire.plots import describe
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4.2))
-        for name, curve in self.curves.groupby("policy", sort=False):
-            line, = ax.plot(curve["cost"], curve["metric"], label=name, **line_kwargs)
-            ax.fill_between(curve["cost"], curve["lo"], curve["hi"], color=line.get_color(), alpha=0.15, linewidth=0)
-        ax.axhline(self.full_metric, color="black", linestyle=":", linewidth=1, label="all tests")
-        ax.set_xlabel("cumulative test cost per case")
-        ax.set_ylabel(self.metric)
-        ax.legend(fontsize=8)
-        ax.figure.tight_layout()
-        return ax
+        n = self.split.get("n_test")
+        unit = "held-out cases" + (f", {self.split['folds']}-fold cross-fitted" if self.split.get("folds") else "")
+        return describe(what, dataset=self.dataset, n=int(n) if n is not None else None, unit=unit, who=who)
 
-    def plot_costs(self, ax=None):
-        """Distribution of the total cost per case, per policy."""
-        import matplotlib.pyplot as plt
+    def plot(self, ax: Any = None, **line_kwargs: Any) -> Any:
+        """Performance against cumulative cost per case, one line per policy with its bootstrap band.
+
+        Each point is the metric of every case's last prediction made within that cost. Up to three
+        policies share one axes; more are drawn as small multiples (each panel one policy in colour
+        with its band, the others in grey), so the bands do not merge. Returns the (first) axes.
+        """
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        from acquire import plots
+
+        names = list(dict.fromkeys(self.curves["policy"]))
+        title = self._title(f"{plots.metric_label(self.metric)} against test cost spent per case")
+        band_note = "shaded: bootstrap 95 % interval over cases"
+        if ax is not None or len(names) <= 3:
+            ax = ax if ax is not None else plots.new_axes(8.0, 4.4)
+            for k, name in enumerate(names):
+                curve = self.curves[self.curves["policy"] == name]
+                colour = plots.PALETTE[k % len(plots.PALETTE)]
+                ax.plot(curve["cost"], curve["metric"], color=colour, label=name, **line_kwargs)
+                ax.fill_between(curve["cost"], curve["lo"], curve["hi"], color=colour, alpha=0.18, linewidth=0)
+            ax.axhline(self.full_metric, color="black", linestyle=":", linewidth=1, label="every test bought")
+            handles, labels = ax.get_legend_handles_labels()
+            handles.append(Patch(color=plots.CONTEXT, alpha=0.4))
+            labels.append(band_note)
+            plots.legend_outside(ax, title="policy", handles=handles, labels=labels)
+            ax.set_xlabel(plots.cost_label("cumulative test cost per case", self.currency))
+            ax.set_ylabel(plots.metric_label(self.metric))
+            ax.set_title(title)
+            plots.finish(ax.figure)
+            return ax
+        fig, axes = plots.new_grid(len(names))
+        for k, (name, panel) in enumerate(zip(names, axes)):
+            for other in names:
+                if other != name:
+                    curve = self.curves[self.curves["policy"] == other]
+                    panel.plot(curve["cost"], curve["metric"], color=plots.CONTEXT, linewidth=0.8)
+            curve = self.curves[self.curves["policy"] == name]
+            colour = plots.PALETTE[k % len(plots.PALETTE)]
+            panel.fill_between(curve["cost"], curve["lo"], curve["hi"], color=colour, alpha=0.25, linewidth=0)
+            panel.plot(curve["cost"], curve["metric"], color=colour, linewidth=1.8, **line_kwargs)
+            panel.axhline(self.full_metric, color="black", linestyle=":", linewidth=1)
+            panel.set_title(name, fontsize=9)
+        for i, panel in enumerate(axes):
+            if i + 3 >= len(axes):  # no panel below: this one carries the cost axis
+                panel.xaxis.set_tick_params(labelbottom=True)
+                panel.set_xlabel(plots.cost_label("test cost per case", self.currency))
+            if i % 3 == 0:
+                panel.set_ylabel(self.metric.upper() if self.metric == "auroc" else self.metric)
+        fig.suptitle(title, fontsize=10)
+        fig.legend([Line2D([], [], color=plots.PALETTE[0], linewidth=1.8), Patch(color=plots.PALETTE[0], alpha=0.25),
+                    Line2D([], [], color=plots.CONTEXT, linewidth=0.8), Line2D([], [], color="black", linestyle=":")],
+                   ["the panel's policy", band_note, "the other policies", "every test bought"],
+                   loc="lower center", ncol=4, frameon=False, fontsize=8, bbox_to_anchor=(0.5, 0.0))
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
+        return axes[0]
+
+    def plot_costs(self, ax: Any = None) -> Any:
+        """Distribution of the total test cost per case, per policy (box: quartiles; whiskers: 1.5 IQR;
+        triangle: mean)."""
+        from matplotlib.lines import Line2D
+
+        from acquire import plots
 
         final = self.steps.groupby(["policy", "case"], sort=False)["cumulative_cost"].max().reset_index()
         names = list(dict.fromkeys(final["policy"]))
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.5))
-        ax.boxplot([final.loc[final["policy"] == n, "cumulative_cost"] for n in names], tick_labels=names)
-        ax.set_ylabel("total cost per case")
-        ax.figure.tight_layout()
+        ax = ax if ax is not None else plots.new_axes(8.0, 3.8)
+        ax.boxplot([final.loc[final["policy"] == n, "cumulative_cost"] for n in names], tick_labels=names,
+                   showmeans=True, meanprops={"marker": "^", "markerfacecolor": "black", "markeredgecolor": "black"},
+                   medianprops={"color": plots.PALETTE[1]})
+        ax.set_xlabel("policy")
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel(plots.cost_label("total test cost per case", self.currency))
+        ax.set_title(self._title("Total test cost per case"))
+        plots.legend_outside(ax, handles=[Line2D([], [], color=plots.PALETTE[1]),
+                                          Line2D([], [], marker="^", color="black", linestyle="")],
+                             labels=["median (box: quartiles,\nwhiskers: 1.5 × IQR)", "mean"])
+        plots.finish(ax.figure)
         return ax
 
-    def plot_tests(self, ax=None):
-        """How often each policy ordered each test (share of cases)."""
-        import matplotlib.pyplot as plt
+    def plot_tests(self, ax: Any = None) -> Any:
+        """How often each policy ordered each test: horizontal bars, a group per test, a colour per policy."""
+        from acquire import plots
 
         bought = self.steps.dropna(subset=["acquired"])
         n_cases = self.steps["case"].nunique()
-        table = bought.groupby(["acquired", "policy"], sort=False).size().unstack(fill_value=0) / n_cases
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.8))
-        table.plot.bar(ax=ax)
-        ax.set_ylabel("share of cases")
-        ax.figure.tight_layout()
+        names = list(dict.fromkeys(self.steps["policy"]))
+        table = (bought.groupby(["acquired", "policy"], sort=False).size().unstack(fill_value=0)
+                 .reindex(columns=names, fill_value=0) / max(n_cases, 1) * 100)
+        table = table.loc[table.mean(axis=1).sort_values().index]  # most ordered at the top
+        ax = ax if ax is not None else plots.new_axes(8.0, 0.28 * len(table) * max(len(names), 2) / 2 + 1.8)
+        height = 0.8 / max(len(names), 1)
+        pos = np.arange(len(table))
+        for k, name in enumerate(names):
+            ax.barh(pos + ((len(names) - 1) / 2 - k) * height, table[name], height=height, label=name,
+                    color=plots.PALETTE[k % len(plots.PALETTE)])
+        ax.set_yticks(pos, table.index)
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("cases that bought the test (% of held-out cases)")
+        ax.set_ylabel("test (or panel)")
+        ax.set_title(self._title("How often each test was bought"))
+        plots.legend_outside(ax, title="policy")
+        plots.finish(ax.figure)
         return ax
 
     def save(self, folder: str | os.PathLike, *, frontier: pd.DataFrame | None = None) -> Path:
         """Write ``steps.csv``/``.parquet``, ``curves.csv``, ``summary.json`` and the plots (PNG and SVG)
         into ``folder`` (created), each file atomically; with ``frontier`` (from :func:`frontier`)
         also ``frontier.csv`` and ``frontier.png``/``.svg``."""
-        import matplotlib.pyplot as plt
-
+        from acquire import plots
         from acquire._io import atomic_file
 
         folder = Path(folder)
@@ -194,41 +265,80 @@ class Simulation:
         atomic("steps.parquet", lambda p: self.steps.to_parquet(p, index=False))
         atomic("curves.csv", lambda p: self.curves.to_csv(p, index=False))
         atomic("summary.json", lambda p: Path(p).write_text(self.to_json(), "utf-8"))
-        plots: list[tuple[str, Callable[[], Any]]] = [("curves.png", self.plot), ("costs.png", self.plot_costs),
-                                                      ("tests.png", self.plot_tests)]
+        drawings: list[tuple[str, Callable[[], Any]]] = [("curves", self.plot), ("costs", self.plot_costs),
+                                                         ("tests", self.plot_tests)]
         if frontier is not None:
             front = frontier
-            plots.append(("frontier.png", lambda: self.plot_frontier(front)))
+            drawings.append(("frontier", lambda: self.plot_frontier(front)))
             atomic("frontier.csv", lambda p: front.to_csv(p, index=False))
-        for name, draw in plots:
-            ax = draw()
-            atomic(name, lambda p: ax.figure.savefig(p, dpi=110, format="png"))
-            atomic(name.replace(".png", ".svg"), lambda p: ax.figure.savefig(p, format="svg"))
-            plt.close(ax.figure)
+        for name, draw in drawings:
+            fig = draw().figure
+            try:
+                plots.save(fig, folder / f"{name}.png")
+            finally:
+                plots.close(fig)
         return folder
 
     def plot_frontier(self, front: pd.DataFrame, ax: Any = None) -> Any:
-        """The soft-stopping frontier (from :func:`frontier`) against the all-tests level; returns the axes."""
-        import matplotlib.pyplot as plt
+        """The soft-stopping frontier (from :func:`frontier`): one point per exchange rate λ at its mean
+        cost and metric, with the metric's bootstrap 95 % interval, labelled by λ; the step line is
+        the best metric reached at or below each cost (what some λ achieves). Returns the axes."""
+        from acquire import plots
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.5, 4))
-        ax.plot(front["mean_cost"], front[self.metric], marker="o", label="greedy, soft stopping (λ swept)")
-        ax.axhline(self.full_metric, color="black", linestyle=":", label="all tests")
-        ax.axhline(0.99 * self.full_metric, color="grey", linestyle="--", linewidth=0.8, label="99 % of all tests")
-        ax.set_xlabel("mean test cost per case")
-        ax.set_ylabel(self.metric)
-        ax.legend(fontsize=8)
-        ax.figure.tight_layout()
+        ax = ax if ax is not None else plots.new_axes(8.0, 4.6)
+        metric = self.metric
+        money = self.currency or "cost unit"
+        order = front.sort_values("mean_cost")
+        best = order[metric].cummax()
+        ax.step(order["mean_cost"], best, where="post", color=plots.CONTEXT, linewidth=1,
+                label="best reached at or below this cost")
+        err = None
+        if f"{metric}_lo" in front:
+            err = np.abs(np.stack([front[metric] - front[f"{metric}_lo"], front[f"{metric}_hi"] - front[metric]]))
+        ax.errorbar(front["mean_cost"], front[metric], yerr=err, fmt="o", color=plots.PALETTE[0], capsize=3,
+                    label=f"one exchange rate λ (nats per {money}):\na case stops when no test is worth\n"
+                          f"λ × its cost; bars: bootstrap 95 %\ninterval over cases")
+        # label each run of points closer than 10 % of the cost range once, with its range of λ; labels
+        # alternate in height, and those on the right half sit left of their point (off the legend)
+        low, span = float(order["mean_cost"].min()), max(float(order["mean_cost"].max() - order["mean_cost"].min()), 1e-12)
+        runs: list[list[Any]] = []
+        for _, row in order.iterrows():
+            if runs and row["mean_cost"] - runs[-1][0]["mean_cost"] < 0.10 * span:
+                runs[-1].append(row)
+            else:
+                runs.append([row])
+        for k, run in enumerate(runs):
+            rates = sorted(r["exchange_rate"] for r in run)
+            text = f"λ={rates[0]:.2g}" if len(rates) == 1 else f"λ={rates[0]:.2g}…{rates[-1]:.2g}"
+            right = run[0]["mean_cost"] - low > 0.5 * span
+            ax.annotate(text, (run[-1 if right else 0]["mean_cost"], min(r[metric] for r in run)),
+                        textcoords="offset points", xytext=(-6 if right else 6, -12 - 11 * (k % 2)),
+                        ha="right" if right else "left", fontsize=7, color="#444444")
+        ax.axhline(self.full_metric, color="black", linestyle=":", linewidth=1, label="every test bought")
+        ax.axhline(0.99 * self.full_metric, color=plots.CONTEXT, linestyle="--", linewidth=0.8,
+                   label="99 % of every test bought")
+        ax.set_xlabel(plots.cost_label("mean test cost per case", self.currency))
+        ax.set_ylabel(plots.metric_label(metric))
+        n = int(front["cases"].iloc[0]) if "cases" in front else None
+        from acquire.plots import describe
+
+        ax.set_title(describe("Cost–performance frontier: one point per exchange rate λ",
+                              dataset=self.dataset, n=n, unit="held-out cases",
+                              who="greedy EIG, soft stopping"))
+        plots.legend_outside(ax)
+        plots.finish(ax.figure)
         return ax
 
 
 def _curves(steps: pd.DataFrame, y: np.ndarray, grid: np.ndarray, score: Callable, n_boot: int,
-            rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
-    """Per policy: the metric at each cost on the grid (each case's last prediction within that cost)."""
+            seed: int) -> tuple[pd.DataFrame, dict]:
+    """Per policy: the metric at each cost on the grid (each case's last prediction within that cost),
+    with percentile intervals from ``scipy.stats.bootstrap`` over cases (the same resamples for
+    every policy: paired), for the curve and for its normalized area."""
+    from acquire.metrics import case_bootstrap
+
     out, per_policy = [], {}
     n = len(y)
-    boots = [rng.integers(0, n, n) for _ in range(n_boot)]
     for name, log in steps.groupby("policy", sort=False):
         log = log.sort_values(["case", "step"])
         preds = np.empty((len(grid), n))
@@ -236,13 +346,16 @@ def _curves(steps: pd.DataFrame, y: np.ndarray, grid: np.ndarray, score: Callabl
             at = np.searchsorted(case_log["cumulative_cost"].to_numpy(), grid, side="right") - 1
             preds[:, i] = case_log["score"].to_numpy()[at]
         metric = score(y, preds)  # (grid,)
-        idx = np.stack(boots)  # (B, n)
-        boot = score(y[idx][:, None, :], preds[:, idx].transpose(1, 0, 2))  # (B, grid)
-        lo, hi = np.nanpercentile(boot, [2.5, 97.5], axis=0)
-        out.append(pd.DataFrame({"policy": name, "cost": grid, "metric": metric, "lo": lo, "hi": hi}))
+
+        def curve_and_area(rows: np.ndarray, axis: int = -1) -> np.ndarray:
+            """(grid + 1, resamples): the curve on resampled cases, then its normalized area."""
+            curve = score(y[rows][:, None, :], preds[:, rows].transpose(1, 0, 2)).T  # (grid, resamples)
+            return np.vstack([curve, np.trapezoid(curve, grid, axis=0) / grid[-1]])
+
+        lo, hi, _ = case_bootstrap(curve_and_area, n, seed, n_boot=n_boot, vectorized=True)
+        out.append(pd.DataFrame({"policy": name, "cost": grid, "metric": metric, "lo": lo[:-1], "hi": hi[:-1]}))
         area = np.trapezoid(metric, grid) / grid[-1]
-        areas = np.trapezoid(boot, grid, axis=1) / grid[-1]
-        per_policy[name] = (area, np.nanpercentile(areas, 2.5), np.nanpercentile(areas, 97.5), metric)
+        per_policy[name] = (area, float(lo[-1]), float(hi[-1]), metric)
     return pd.concat(out, ignore_index=True), per_policy
 
 
@@ -331,7 +444,7 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     total = max(float(total), float(steps["cumulative_cost"].max()))
     grid = np.linspace(0.0, total, grid_points)
     full = float(score(y, scores_for(name, full_pred)))
-    curves, per_policy = _curves(steps, y, grid, score, n_boot, np.random.default_rng(seed))
+    curves, per_policy = _curves(steps, y, grid, score, n_boot, seed)
     rows = []
     for pol, (area, lo, hi, metric) in per_policy.items():
         final_cost = steps[steps["policy"] == pol].groupby("case")["cumulative_cost"].max()
@@ -347,7 +460,8 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     split: dict[str, Any] = {"seed": seed, "repeats": repeats, "n_train": int(np.mean(n_train)), "n_test": int(len(y))}
     split |= {"folds": folds} if folds is not None else {"test_size": test_size}
     split["exchange_rates"] = stop_rates
-    return Simulation(steps, curves, summary, name, float(full), total, split)
+    return Simulation(steps, curves, summary, name, float(full), total, split, dataset=spec.name,
+                      currency=spec.currency)
 
 
 def _warn_degenerate_stops(steps: pd.DataFrame, stop_rates: dict[str, float], n_units: int,
@@ -370,13 +484,17 @@ def _warn_degenerate_stops(steps: pd.DataFrame, stop_rates: dict[str, float], n_
 
 def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = None, objective: str = "eig",
              test_size: float = 0.3, seed: int = 0, max_cases: int | None = None,
-             predictor_params: dict | None = None, n_jobs: int = 1, predictor: str = "auto") -> pd.DataFrame:
+             predictor_params: dict | None = None, n_jobs: int = 1, predictor: str = "auto",
+             n_boot: int = 200) -> pd.DataFrame:
     """The cost–performance frontier of the greedy policy under soft stopping.
 
     For each exchange rate λ, every held-out case buys tests while one is worth its cost
     (``value − cost·λ > 0``) and stops otherwise; one row per λ: mean cost per case, its share of
-    the total, and the metric of the final predictions. Same split and model as :func:`simulate`.
+    the total, the metric of the final predictions with its bootstrap 95 % interval over cases
+    (``<metric>_lo``/``_hi``, the same resamples for every λ), mean tests bought and the number of
+    cases. Same split and model as :func:`simulate`.
     """
+    from acquire.metrics import case_bootstrap
     from acquire.model import fit_model
     from acquire.policies import GreedyValue
     from acquire.splits import holdout_split
@@ -404,9 +522,12 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
         last = log.sort_values("step").groupby("case").tail(1).sort_values("case")
         pred = np.stack(list(last["prediction"].to_numpy()))
         s_ = scores_for(name, pred)
+        lo, hi, _ = case_bootstrap(lambda r, axis=-1: score(y[r], s_[r]), len(y), seed, n_boot=n_boot,
+                                   vectorized=True)
         rows.append({"exchange_rate": float(rate), "mean_cost": float(last["cumulative_cost"].mean()),
                      "mean_cost_share": float(last["cumulative_cost"].mean() / total), name: float(score(y, s_)),
-                     "mean_tests": float(last["step"].mean())})
+                     f"{name}_lo": float(lo), f"{name}_hi": float(hi), "mean_tests": float(last["step"].mean()),
+                     "cases": len(y)})
     full_pred = model.predictor.predict_distribution(X_test)
     full = float(score(y, scores_for(name, full_pred)))
     out = pd.DataFrame(rows)

@@ -70,7 +70,11 @@ def explain(dataset, model_dir, data, row, observed, case_json, game, objective,
     result = shapley_values(the_game, method=method, tol=tol, seed=seed)
     result.unit = unit
     if plot_path:
-        save_plot(result, plot_path)
+        what = None if game == "voi" else (f"Shapley split of the prediction ({unit}): {result.v_empty:.3g} with "
+                                           f"nothing observed, {result.v_full:.3g} with all observed")
+        signs = ("adds value", "takes value away") if game == "voi" else ("raises the prediction", "lowers it")
+        save_plot(result, plot_path, case=f"case: {label}" + (f"; observed {observed}" if observed else ""),
+                  what=what, signs=signs)
     if fmt == "json":
         click.echo(to_json(result.to_dict() | {"case": label, "game": game}))
     elif fmt == "csv":
@@ -89,18 +93,16 @@ def explain(dataset, model_dir, data, row, observed, case_json, game, objective,
         note(quiet, f"plot saved to {plot_path}")
 
 
-def save_plot(result, path: str) -> None:
-    """Write the bar plot atomically (a temporary file beside the target, then rename)."""
+def save_plot(result, path: str, *, case: str | None = None, what: str | None = None,
+              signs: tuple[str, str] = ("adds value", "takes value away")) -> None:
+    """Write the bar plot atomically, in the format the file's extension names (the user chose it)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from acquire import plots
 
-    from acquire._io import atomic_file
-
-    ax = result.plot()
+    fig = result.plot(case=case, what=what, signs=signs).figure
     try:
-        with atomic_file(path) as tmp:
-            ax.figure.savefig(tmp, dpi=120, format=Path(path).suffix.lower().lstrip("."))
+        plots.save(fig, path, formats=(Path(path).suffix.lower().lstrip("."),))
     finally:
-        plt.close(ax.figure)
+        plots.close(fig)

@@ -132,12 +132,18 @@ def test_report_folder_has_table_first_and_a_figure_per_finding(kidney_report, t
     out = kidney_report.write(tmp_path / "report")
     text = (out / "report.md").read_text()
     lines = text.splitlines()
-    assert "cross-fitted" in lines[2]  # how the predictions were judged, in words, then the findings table
-    assert lines[4].startswith("| # | severity |")
+    assert lines[2] == "Data: kidney_treatment · 4,000 rows"
+    assert "cross-fitted" in lines[4]  # how the predictions were judged, in words, then the findings table
+    assert lines[6].startswith("| # | severity |")
     figures = sorted(p.name for p in out.glob("*.png"))
     assert len(figures) >= 3 and any("treatment_confounding" in f for f in figures)
     for name in figures:
         assert f"]({name})" in text and (out / name).stat().st_size > 5000
+        assert (out / name).with_suffix(".svg").read_text().lstrip().startswith("<?xml")  # and an SVG beside it
+    # evidence as Markdown tables for people: no Python reprs, intervals as ranges beside their value
+    body = [line for line in lines if not line.startswith(("#", "!["))]
+    assert not any(c in line for line in body for c in "{[") and not any("': " in line for line in body)
+    assert "| evidence | value |" in text and "| naive risk difference (95 % CI) |" in text
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
     with pytest.raises(acquire.AcquireError, match="refusing to overwrite"):
@@ -198,3 +204,43 @@ def test_check_refuses_a_report_folder_it_cannot_write_before_any_work(tmp_path,
     result = CliRunner().invoke(cli, ["check", "--dataset", "pima", "--report", str(tmp_path / "notes")])
     assert result.exit_code == 2 and "refusing to overwrite" in result.output
     assert (tmp_path / "notes" / "mine.txt").read_text() == "keep me"
+
+
+def test_evidence_reads_as_markdown_tables():
+    from acquire.checks.report import evidence_markdown, number
+
+    lines = evidence_markdown({"cases": 600, "mean_cost": 1.23456, "auroc": 0.81234, "auroc_ci95": [0.7, 0.9],
+                               "flag": True, "by_group": {"sex=F": {"rows": 1200, "mean_cost": 2.0, "ci95": [1.5, 2.5]},
+                                                          "sex=M": {"rows": 34, "mean_cost": 3.25}}})
+    assert lines[:6] == ["| evidence | value |", "| --- | ---: |", "| cases | 600 |", "| mean cost | 1.235 |",
+                         "| auroc (95 % CI) | 0.8123 (0.7 to 0.9) |", "| flag | yes |"]
+    assert lines[7:] == ["**by group**", "", "| | rows | mean cost (95 % CI) | mean cost |",
+                         "| --- | ---: | ---: | ---: |", "| sex=F | 1,200 | 2 (1.5 to 2.5) | – |",
+                         "| sex=M | 34 | – | 3.25 |"]
+    assert [number(v) for v in (1234567, 0.5, 2.0, 1e-5, float("nan"))] == ["1,234,567", "0.5", "2", "1e-05", "–"]
+
+
+def test_metric_frame_is_a_group_by_with_bootstrap_intervals():
+    from scipy.stats import bootstrap
+
+    from acquire.checks._stats import metric_frame
+    from acquire.metrics import case_bootstrap
+
+    rng = np.random.default_rng(0)
+    cost = np.r_[rng.normal(2, 1, 300), rng.normal(5, 1, 100)]
+    labels = np.array(["A"] * 300 + ["B"] * 100 + [None] * 0, dtype=object)
+    table = metric_frame({"mean_cost": lambda r: cost[r].mean()}, labels, np.random.default_rng(1),
+                         differences=("mean_cost",))
+    expected = pd.Series(cost).groupby(labels).mean()  # what a group-by gives
+    assert np.allclose(table["mean_cost"], expected) and list(table["rows"]) == [300, 100]
+    assert table.loc["B", "mean_cost_difference_vs_rest"] == pytest.approx(cost[300:].mean() - cost[:300].mean())
+    for name in ("mean_cost", "mean_cost_difference_vs_rest"):
+        assert (table[f"{name}_ci_lower_95"] < table[name]).all() and (table[name] < table[f"{name}_ci_upper_95"]).all()
+    # B's mean cost interval is about ±1.96 · sd/√n wide
+    half = (table.loc["B", "mean_cost_ci_upper_95"] - table.loc["B", "mean_cost_ci_lower_95"]) / 2
+    assert half == pytest.approx(1.96 * cost[300:].std() / 10, rel=0.3)
+    # the helper is scipy's bootstrap over case positions: the same interval from the same stream
+    lo, hi, dist = case_bootstrap(lambda r: cost[r].mean(), 400, 7, n_boot=300)
+    ref = bootstrap((np.arange(400),), lambda r: cost[r].mean(), n_resamples=300, vectorized=False,
+                    method="percentile", rng=np.random.default_rng(7), batch=50)
+    assert (lo, hi) == (ref.confidence_interval.low, ref.confidence_interval.high) and dist.shape == (300,)

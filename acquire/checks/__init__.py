@@ -113,7 +113,8 @@ def check(model: Any, frame: pd.DataFrame, *, use_case: str | None = None, seed:
         else:
             findings += CHECKS[n](model, eval_frame if n in ON_PREDICTIONS else frame, rng)
     findings.sort(key=lambda f: -SEVERITIES.index(f.severity))
-    return CheckReport(findings, model.spec.use_case.get("kind", "risk_prediction"), protocol)
+    return CheckReport(findings, model.spec.use_case.get("kind", "risk_prediction"), protocol,
+                       dataset=model.spec.name, n_rows=len(frame), currency=model.spec.currency)
 
 
 def _cross_fit(model: Any, frame: pd.DataFrame, folds: int, seed: int, say: Callable[[str], None]):

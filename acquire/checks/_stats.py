@@ -6,36 +6,74 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 def auroc_ci(y: np.ndarray, score: np.ndarray, rng: np.random.Generator, n_boot: int = 200) -> tuple[float, float, float]:
-    """AUROC (orientation-free: max(a, 1 − a)) with a bootstrap 95 % interval."""
-    from acquire.metrics import auroc_rows
+    """AUROC (orientation-free: max(a, 1 − a)) with a bootstrap 95 % percentile interval over cases
+    (``scipy.stats.bootstrap``, via :func:`acquire.metrics.case_bootstrap`)."""
+    from acquire.metrics import auroc_rows, case_bootstrap
 
     ok = ~np.isnan(score)
     y, score = y[ok], score[ok]
     if len(np.unique(y)) < 2:
         return float("nan"), float("nan"), float("nan")
     a = float(auroc_rows(y, score[None])[0])
-    flip = a < 0.5
-    idx = rng.integers(0, len(y), (n_boot, len(y)))
-    boots = auroc_rows(y[idx], score[idx])
-    if flip:
-        a, boots = 1 - a, 1 - boots
-    lo, hi = np.nanpercentile(boots, [2.5, 97.5])
+    lo, hi, _ = case_bootstrap(lambda rows, axis=-1: auroc_rows(y[rows], score[rows]), len(y), rng, n_boot=n_boot,
+                               vectorized=True)
+    if a < 0.5:  # orientation-free: the interval flips with the value
+        a, lo, hi = 1 - a, 1 - hi, 1 - lo
     return round(a, 4), round(float(lo), 4), round(float(hi), 4)
 
 
 def bootstrap_ci(statistic: Callable[[np.ndarray], float], n: int, rng: np.random.Generator,
                  n_boot: int = 200, out: list | None = None) -> tuple[float, float, float]:
-    """``statistic(rows)`` on all rows, with the percentile 95 % interval over ``n_boot`` resamples
-    (appended to ``out`` if given)."""
+    """``statistic(rows)`` on all rows, with the bootstrap 95 % percentile interval over cases
+    (``scipy.stats.bootstrap`` of the row positions; the resampled values are appended to ``out`` if given)."""
+    from acquire.metrics import case_bootstrap
+
     value = float(statistic(np.arange(n)))
-    boots = np.array([statistic(rng.integers(0, n, n)) for _ in range(n_boot)], dtype=float)
+    lo, hi, boots = case_bootstrap(statistic, n, rng, n_boot=n_boot)
     if out is not None:
-        out.extend(boots)
-    lo, hi = np.nanpercentile(boots, [2.5, 97.5])
+        out.extend(boots.tolist())
     return value, float(lo), float(hi)
+
+
+def metric_frame(metrics: dict[str, Callable[[np.ndarray], float]], labels: np.ndarray, rng: np.random.Generator, *,
+                 differences: tuple[str, ...] = (), n_boot: int = 200, min_rows: int = 10) -> pd.DataFrame:
+    """Metrics per group, in the manner of fairlearn's ``MetricFrame.by_group``, with intervals.
+
+    ``metrics`` maps a name to a function of row positions (the rows it is computed on). For each
+    group (a distinct non-None value of ``labels``) with at least ``min_rows`` rows inside and
+    outside: each metric on the group's rows and, for the names in ``differences``, the group's
+    value minus everyone else's (``<name>_difference_vs_rest``). Each comes with a bootstrap 95 %
+    percentile interval (``<column>_ci_lower_95``/``_ci_upper_95``) from one ``scipy.stats.bootstrap``
+    over all cases, so the group's size varies across resamples as it would across samples.
+    Index: ``attribute=level``-style group labels as given; a ``rows`` column.
+    """
+    from acquire.metrics import case_bootstrap
+
+    names = [*metrics, *(f"{d}_difference_vs_rest" for d in differences)]
+    out = []
+    for level in sorted({v for v in labels if v is not None}, key=str):
+        member = np.asarray(labels == level, dtype=bool)
+        if member.sum() < min_rows or (~member).sum() < min_rows:
+            continue
+
+        def statistic(rows: np.ndarray, member: np.ndarray = member) -> tuple[float, ...]:
+            inside, outside = rows[member[rows]], rows[~member[rows]]
+            return (*(float(fn(inside)) for fn in metrics.values()),
+                    *(float(metrics[d](inside)) - float(metrics[d](outside)) for d in differences))
+
+        point = statistic(np.arange(len(labels)))
+        lo, hi, _ = case_bootstrap(statistic, len(labels), rng, n_boot=n_boot)
+        row: dict[str, Any] = {"group": level, "rows": int(member.sum())}
+        for k, name in enumerate(names):
+            row |= {name: point[k], f"{name}_ci_lower_95": float(np.atleast_1d(lo)[k]),
+                    f"{name}_ci_upper_95": float(np.atleast_1d(hi)[k])}
+        out.append(row)
+    columns = ["group", "rows"] + [c for n in names for c in (n, f"{n}_ci_lower_95", f"{n}_ci_upper_95")]
+    return pd.DataFrame(out, columns=columns).set_index("group")
 
 
 def sample_positions(n_rows: int, n: int | None, rng: np.random.Generator) -> np.ndarray:

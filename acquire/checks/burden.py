@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from acquire.checks._stats import bootstrap_ci, risk_of, sensitive_groups
+from acquire.checks._stats import bootstrap_ci, metric_frame, risk_of, sensitive_groups
 from acquire.checks.report import Finding
 
 
@@ -113,19 +113,17 @@ def judge(spec: Any, frame: pd.DataFrame, got: dict[str, np.ndarray], rng: np.ra
     uneven: list[tuple[str, str]] = []
     mean_cost = float(cost.mean())
     for attr, labels in sensitive_groups(spec, X).items():
-        for level in sorted({v for v in labels if v is not None}):
-            member = labels == level
-            if member.sum() < 10 or (~member).sum() < 10:
-                continue
-            diff, lo, hi = bootstrap_ci(lambda r: cost[r][member[r]].mean() - cost[r][~member[r]].mean(), len(cost), rng)
-            p, p_lo, p_hi = bootstrap_ci(lambda r: perf(y[r][member[r]], score[r][member[r]]), len(cost), rng)
+        by_group = metric_frame({"mean_cost": lambda r: cost[r].mean(), "mean_tests": lambda r: tests[r].mean(),
+                                 metric: lambda r: perf(y[r], score[r])}, labels, rng, differences=("mean_cost",))
+        for level, g in by_group.iterrows():
             key = f"{attr}={level}"
-            burden[key] = {"rows": int(member.sum()), "mean_cost": round(float(cost[member].mean()), 3),
-                           "mean_tests": round(float(tests[member].mean()), 3),
-                           "cost_difference_vs_rest": round(diff, 3), "ci95": [round(lo, 3), round(hi, 3)],
-                           metric: round(p, 4), f"{metric}_ci95": [round(p_lo, 4), round(p_hi, 4)]}
-            data[key] = {"mean_cost": float(cost[member].mean()), "lo": float(cost[member].mean() - diff + lo),
-                         "hi": float(cost[member].mean() - diff + hi)}
+            diff, lo, hi = (g["mean_cost_difference_vs_rest" + s] for s in ("", "_ci_lower_95", "_ci_upper_95"))
+            burden[key] = {"rows": int(g["rows"]), "mean_cost": round(g["mean_cost"], 3),
+                           "mean_tests": round(g["mean_tests"], 3), "cost_difference_vs_rest": round(diff, 3),
+                           "ci95": [round(lo, 3), round(hi, 3)], metric: round(g[metric], 4),
+                           f"{metric}_ci95": [round(g[f"{metric}_ci_lower_95"], 4), round(g[f"{metric}_ci_upper_95"], 4)]}
+            data[key] = {"mean_cost": float(g["mean_cost"]), "lo": float(g["mean_cost_ci_lower_95"]),
+                         "hi": float(g["mean_cost_ci_upper_95"])}
             if (lo > 0 or hi < 0) and abs(diff) >= min_gap * max(mean_cost, 1e-12):
                 uneven.append((attr, key))
     evidence = {"policy": "greedy", "cases": len(y), "mean_cost": round(mean_cost, 3),

@@ -9,6 +9,7 @@ import pandas as pd
 
 from acquire.checks._stats import logistic_model
 from acquire.checks.report import Finding
+from acquire.metrics import case_bootstrap
 
 
 def treatment_confounding(model: Any, frame: pd.DataFrame, rng: np.random.Generator, strata: int = 5) -> list[Finding]:
@@ -45,8 +46,7 @@ def treatment_confounding(model: Any, frame: pd.DataFrame, rng: np.random.Genera
             return naive, num / den if den else np.nan
 
         naive, adjusted = estimates(np.arange(len(yy)))
-        boots = np.array([estimates(rng.integers(0, len(yy), len(yy))) for _ in range(200)])
-        lo, hi = np.nanpercentile(boots, [2.5, 97.5], axis=0)
+        lo, hi, _ = case_bootstrap(estimates, len(yy), rng)  # scipy.stats.bootstrap, percentile 95 %
         flips = np.sign(naive) != np.sign(adjusted) and (lo[1] > 0 or hi[1] < 0)
         severity_level = "high" if spec.use_case.get("kind") == "treatment" else "warning"
         out.append(Finding(

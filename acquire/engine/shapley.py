@@ -282,24 +282,46 @@ class ShapleyResult:
                              "share": None if pd.isna(r["share"]) else float(r["share"])}
                             for r in self.to_frame().to_dict(orient="records")]} | self.extra
 
-    def plot(self, ax=None, **bar_kwargs):
+    def plot(self, ax: Any = None, *, case: str | None = None, what: str | None = None,
+             signs: tuple[str, str] = ("adds value", "takes value away"), **bar_kwargs: Any) -> Any:
         """Horizontal bars (largest credit on top) with their 95 % confidence intervals (t with the
-        SE's degrees of freedom; none where nothing was sampled); returns the axes."""
-        import matplotlib.pyplot as plt
+        SE's degrees of freedom; none where nothing was sampled); returns the axes.
+
+        ``case`` names the case in the title (e.g. "pima, row 0"); ``what`` names the game
+        (default: the Shapley split of v(all) − v(none) in the result's unit); ``signs`` are the
+        legend's words for a positive and a negative bar.
+        """
+        from matplotlib.patches import Patch
+
+        from acquire import plots
 
         frame = self.to_frame().iloc[::-1]
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7.5, 0.35 * len(frame) + 1.6))
-        colors = ["tab:blue" if v >= 0 else "tab:red" for v in frame["shapley"]]
+        ax = ax if ax is not None else plots.new_axes(8.0, 0.32 * len(frame) + 2.0)
+        colors = [plots.PALETTE[0] if v >= 0 else plots.PALETTE[3] for v in frame["shapley"]]
         sampled = bool((frame["se"] > 0).any())
         err = [frame["shapley"] - frame["ci_lower"], frame["ci_upper"] - frame["shapley"]] if sampled else None
-        ax.barh(frame["player"], frame["shapley"], xerr=err, color=colors, **bar_kwargs)
+        ax.barh(frame["player"], frame["shapley"], xerr=err, color=colors, capsize=2, **bar_kwargs)
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_xlabel(f"Shapley value{f' ({self.unit})' if self.unit else ''}")
-        how = (f"error bars: {self.level:.0%} CI (t, {int(frame['dof'].max())} dof) of the {self.method} estimate"
-               if sampled else "no sampling error")
-        ax.set_title(f"v(all) − v(none) = {self.v_full - self.v_empty:.4g} by {self.method}; {how}", fontsize=9)
-        ax.figure.tight_layout()
+        unit = self.unit or "value"
+        ax.set_xlabel(f"Shapley value ({unit})")
+        ax.set_ylabel("test (player)")
+        total = self.v_full - self.v_empty
+        title = what or f"Shapley split of v(all) − v(none) = {total:.4g} {self.unit}".rstrip()
+        how = f"{self.method}, {self.n_evaluations:,} coalitions"
+        ax.set_title(plots.describe(title, dataset=case, who=how))
+        handles: list[Any] = [Patch(color=plots.PALETTE[0]), Patch(color=plots.PALETTE[3])]
+        labels = list(signs)
+        if sampled:
+            from matplotlib.lines import Line2D
+
+            handles.append(Line2D([], [], color="black", marker="|", linestyle="-"))
+            labels.append(f"error bar: {self.level:.0%} CI,\nvalue ∓ t({int(frame['dof'].max())} dof) · se\n"
+                          f"of the {self.method} estimate")
+        else:
+            handles.append(Patch(color="white"))
+            labels.append("no sampling error:\nno error bars")
+        plots.legend_outside(ax, handles=handles, labels=labels)
+        plots.finish(ax.figure)
         return ax
 
     def _repr_html_(self) -> str:
