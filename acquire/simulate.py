@@ -102,8 +102,9 @@ class Simulation:
     curves : DataFrame
         policy, cost, metric, lo, hi (bootstrap 95 % band) on a cost grid.
     summary : DataFrame
-        One row per policy: normalized AUC (± bootstrap CI), mean cost per case, final metric,
-        cost to reach 99 % of the all-features metric.
+        One row per policy: normalized AUC with its bootstrap 95 % interval
+        (``normalized_auc_ci_lower_95``/``_upper_95``), mean cost per case, final metric, cost to reach
+        99 % of the all-features metric.
     """
 
     steps: pd.DataFrame
@@ -122,7 +123,8 @@ class Simulation:
                 f"{self.metric} with every test {self.full_metric:.4g}, total cost {self.total_cost:.4g}>")
 
     def _repr_html_(self) -> str:
-        """Notebooks: what was simulated, then the per-policy summary (bootstrap CIs in the *_lo/_hi columns)."""
+        """Notebooks: what was simulated, then the per-policy summary (bootstrap 95 % intervals in the
+        *_ci_lower_95/*_ci_upper_95 columns)."""
         import html
 
         return (f"<p><b>{html.escape(repr(self)[1:-1])}</b></p>"
@@ -130,9 +132,10 @@ class Simulation:
 
     def to_json(self) -> str:
         """Strict JSON (a policy that never reaches 99 % has ``"cost_to_99pct": null``, never NaN)."""
+        policies = [row | {"auc_lo": row.get("normalized_auc_ci_lower_95"), "auc_hi": row.get("normalized_auc_ci_upper_95")}
+                    for row in self.summary.to_dict(orient="records")]  # auc_lo/auc_hi: deprecated names, one release
         return strict_json.dumps({"metric": self.metric, "full_metric": self.full_metric, "total_cost": self.total_cost,
-                                  "split": self.split, "policies": self.summary.to_dict(orient="records")}, indent=2,
-                                 default=str)
+                                  "split": self.split, "policies": policies}, indent=2, default=str)
 
     def _title(self, what: str, who: str | None = None) -> str:
         from acquire.plots import describe
@@ -449,7 +452,8 @@ def simulate(frame: pd.DataFrame, spec: Any, policies: Sequence[str | Policy], *
     for pol, (area, lo, hi, metric) in per_policy.items():
         final_cost = steps[steps["policy"] == pol].groupby("case")["cumulative_cost"].max()
         reach = np.flatnonzero(metric >= 0.99 * full) if name == "auroc" else np.array([], int)
-        rows.append({"policy": pol, "normalized_auc": area, "auc_lo": lo, "auc_hi": hi,
+        rows.append({"policy": pol, "normalized_auc": area, "normalized_auc_ci_lower_95": lo,
+                     "normalized_auc_ci_upper_95": hi,
                      "mean_cost": float(final_cost.mean()), "mean_cost_share": float(final_cost.mean() / total),
                      f"final_{name}": float(metric[-1]),
                      "cost_to_99pct": float(grid[reach[0]]) if reach.size else None})

@@ -71,9 +71,11 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repea
     for name, rate in sim.split.get("exchange_rates", {}).items():
         unit = "utility" if name == "greedy_evsi" else "nats"
         click.echo(f"stop rule of {name}: exchange rate {rate:g} {unit} per {money}")
-    cols = ["policy", "normalized_auc", "auc_lo", "auc_hi", "mean_cost", "mean_cost_share", f"final_{sim.metric}",
-            "cost_to_99pct"]
+    cols = ["policy", "normalized_auc", "normalized_auc_ci_lower_95", "normalized_auc_ci_upper_95", "mean_cost",
+            "mean_cost_share", f"final_{sim.metric}", "cost_to_99pct"]
     rows = [[None if isinstance(v, float) and v != v else v for v in row] for row in sim.summary[cols].values.tolist()]
-    click.echo(table(rows, ["policy", "nAUC", "lo", "hi", "mean cost", "share",
-                                                         f"final {sim.metric}", "cost→99%"],
+    click.echo(table(rows, ["policy", "nAUC", "lo 95%", "hi 95%", f"mean cost ({money})", "share",
+                            f"final {sim.metric}", f"cost→99% ({money})"],
                      formats=[None, ".3f", ".3f", ".3f", ".2f", ".0%", ".3f", ".2f"]))
+    click.echo(f"nAUC: {sim.metric} averaged over the cost range (area under the {sim.metric}-vs-cost curve / total "
+               f"cost); lo/hi: its bootstrap 95 % interval over cases; share: mean cost / cost of every test")

@@ -17,6 +17,14 @@ def test_result_objects_are_short_in_a_shell_and_tables_in_a_notebook(pima, pima
         assert len(repr(obj)) < 200 and "\n" not in repr(obj), repr(obj)  # Simulation's was 4 KB of DataFrames
         assert obj._repr_html_().count("<table") == 1
     assert "ci_lower" in result._repr_html_() and "ci_upper" in ranking._repr_html_()
+    # the simulation's summary names its interval by level too; JSON keeps the old names one release
+    assert {"normalized_auc_ci_lower_95", "normalized_auc_ci_upper_95"} <= set(sim.summary.columns)
+    s = sim.summary.iloc[0]
+    assert s["normalized_auc_ci_lower_95"] <= s["normalized_auc"] <= s["normalized_auc_ci_upper_95"]
+    import json
+
+    first = json.loads(sim.to_json())["policies"][0]
+    assert first["auc_lo"] == first["normalized_auc_ci_lower_95"] and first["auc_hi"] == first["normalized_auc_ci_upper_95"]
 
 
 def test_summaries_name_the_interval_level(pima_model):

@@ -102,6 +102,7 @@ class ValueOfInformationGame(Game):
         if (case is None) == (x is None):
             raise AcquireError("give a case (feature -> value) or an encoded row x, not both")
         self.x = ranker.spec.encode_case(case) if x is None else np.asarray(x, dtype=np.float64)
+        self.unit = "nats" if getattr(ranker, "objective", "eig") == "eig" else "utility"  # what v(S) is measured in
         names = ranker.spec.feature_names
         observed = {names[j] for j in np.flatnonzero(~np.isnan(self.x))}
         if include_panels:
@@ -183,6 +184,7 @@ class PredictionGame(Game):
         self.observed = np.flatnonzero(~np.isnan(self.x))
         self.players = [spec.feature_names[j] for j in self.observed]
         self.target = target
+        self.unit = spec.target_name if spec.target_kind == "continuous" else "probability"
 
     def _evaluate(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = np.full((masks.size, self.x.size), np.nan)
@@ -399,7 +401,8 @@ def shapley_values(game: Game, *, method: str = "auto", n_permutations: int = 25
         values, se, dof = _permutation(game, m, n_permutations, tol, max_evaluations, rng)
     else:
         values, se, dof = _kernel(game, m, n_coalitions, tol, max_evaluations, rng, v_empty, v_full)
-    return ShapleyResult(list(game.players), values, se, v_empty, v_full, method, game.n_evaluations, dof=dof)
+    return ShapleyResult(list(game.players), values, se, v_empty, v_full, method, game.n_evaluations,
+                         unit=getattr(game, "unit", ""), dof=dof)
 
 
 def _permutation(game, m, n_per_round, tol, budget, rng):
