@@ -154,7 +154,7 @@ class Simulation:
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
-        from acquire import plots
+        import acquire.plots as plots
 
         names = list(dict.fromkeys(self.curves["policy"]))
         title = self._title(f"{plots.metric_label(self.metric)} against test cost spent per case")
@@ -207,7 +207,7 @@ class Simulation:
         triangle: mean)."""
         from matplotlib.lines import Line2D
 
-        from acquire import plots
+        import acquire.plots as plots
 
         final = self.steps.groupby(["policy", "case"], sort=False)["cumulative_cost"].max().reset_index()
         names = list(dict.fromkeys(final["policy"]))
@@ -227,7 +227,7 @@ class Simulation:
 
     def plot_tests(self, ax: Any = None) -> Any:
         """How often each policy ordered each test: horizontal bars, a group per test, a colour per policy."""
-        from acquire import plots
+        import acquire.plots as plots
 
         bought = self.steps.dropna(subset=["acquired"])
         n_cases = self.steps["case"].nunique()
@@ -254,7 +254,7 @@ class Simulation:
         """Write ``steps.csv``/``.parquet``, ``curves.csv``, ``summary.json`` and the plots (PNG and SVG)
         into ``folder`` (created), each file atomically; with ``frontier`` (from :func:`frontier`)
         also ``frontier.csv`` and ``frontier.png``/``.svg``."""
-        from acquire import plots
+        import acquire.plots as plots
         from acquire._io import atomic_file
 
         folder = Path(folder)
@@ -286,7 +286,7 @@ class Simulation:
         """The soft-stopping frontier (from :func:`frontier`): one point per exchange rate λ at its mean
         cost and metric, with the metric's bootstrap 95 % interval, labelled by λ; the step line is
         the best metric reached at or below each cost (what some λ achieves). Returns the axes."""
-        from acquire import plots
+        import acquire.plots as plots
 
         ax = ax if ax is not None else plots.new_axes(8.0, 4.6)
         metric = self.metric

@@ -99,7 +99,7 @@ def save_plot(result, path: str, *, case: str | None = None, what: str | None = 
     import matplotlib
 
     matplotlib.use("Agg")
-    from acquire import plots
+    import acquire.plots as plots
 
     fig = result.plot(case=case, what=what, signs=signs).figure
     try:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from acquire import plots
+import acquire.plots as plots
 
 #: what every interval in these figures is
 BOOTSTRAP = "bootstrap 95 % interval over cases"

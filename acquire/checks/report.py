@@ -81,7 +81,7 @@ class CheckReport:
     def write(self, directory: str | Path) -> Path:
         """Write ``report.md``, ``report.json`` and each plottable finding's figure (PNG and SVG), atomically."""
         import acquire._json as strict_json
-        from acquire import plots
+        import acquire.plots as plots
         from acquire._io import atomic_directory
         from acquire.checks.plots import Context, plot_finding
 

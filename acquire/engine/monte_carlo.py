@@ -11,50 +11,261 @@ values gives its standard error, with ``R − 1`` degrees of freedom.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
+from acquire.conditional.copula import _U_EPS
 from acquire.engine.draws import standard_normal_draws
 from acquire.engine.estimator import ValueEstimate, ValueEstimator, open_columns
-from acquire.estimators.value import eig_classes, eig_gaussian, evsi_classes, mean_and_se
+from acquire.estimators.conditioning import conditional_factors
+from acquire.estimators.value import eig_classes, eig_gaussian, evsi_classes, mean_and_se, values_from_counts
 from acquire.exceptions import AcquireError
 
 __all__ = ["MonteCarloEstimator"]
 
 
+#: rows of a chunk whose draws are made together (bounds the draws held at once: rows × R·N × columns)
+ROWS_PER_BLOCK = 512
+#: a set of discrete columns with at most this many joint outcomes is valued from its outcome counts
+MAX_OUTCOMES = 256
+#: predictor rows per call when every draw is predicted (bounds memory)
+PREDICT_ROWS = 262_144
+
+
 class MonteCarloEstimator(ValueEstimator):
-    """Monte Carlo over joint draws of the missing features (``method = "mc"``)."""
+    """Monte Carlo over joint draws of the missing features (``method = "mc"``).
+
+    A chunk of cases is valued together: the class weights of every case in one predictor call,
+    the latent conditionals of every case in one numba call
+    (:func:`~acquire.estimators.conditioning.conditional_factors`), the draws of the columns that are
+    valued (from the same normals a single case gets: common random numbers, and the same values
+    whatever the chunking), and one predictor call for the rows of many cases. A set of discrete
+    columns (a panel of exam findings) has few joint outcomes: the predictor scores each outcome
+    once and the value is computed from the outcome counts of each replicate, the same number as
+    scoring every draw. A conditional model that is not a packed copula (anything with
+    ``sample_from_normals``) is drawn from case by case (:meth:`joint_draws`).
+    """
 
     name = "mc"
 
     def estimate(self, X: np.ndarray, columns: Sequence[Sequence[int]], cells: np.ndarray,
                  open_: np.ndarray) -> ValueEstimate:
         out = ValueEstimate.empty(*cells.shape)
-        for i in np.flatnonzero(cells.any(axis=1)):
-            todo = np.flatnonzero(cells[i])
-            value, se = self.values_for_case(X[i], [open_columns(open_[i], columns[int(u)]) for u in todo])
-            out.value[i, todo], out.se[i, todo] = value, se
-            out.dof[i, todo] = self.engine.n_replicates - 1
-            out.method[i, todo] = "mc_gaussian_bound" if self.engine.predictor.kind_ == "continuous" else "mc"
+        rows = np.flatnonzero(cells.any(axis=1))
+        method = "mc_gaussian_bound" if self.engine.predictor.kind_ == "continuous" else "mc"
+        for start in range(0, rows.size, ROWS_PER_BLOCK):
+            block = rows[start:start + ROWS_PER_BLOCK]
+            todo = [np.flatnonzero(cells[i]) for i in block]
+            sets = [[open_columns(open_[i], columns[int(u)]) for u in t] for i, t in zip(block, todo)]
+            for i, t, (value, se) in zip(block, todo, self.values_for_cases(X[block], sets)):
+                out.value[i, t], out.se[i, t] = value, se
+                out.dof[i, t] = self.engine.n_replicates - 1
+                out.method[i, t] = method
         return out
 
     def values_for_case(self, x: np.ndarray, candidates: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Value and standard error of acquiring each column set of ``candidates`` for the encoded case ``x``."""
+        return self.values_for_cases(np.asarray(x, dtype=np.float64)[None, :], [candidates])[0]
+
+    def values_for_cases(self, X: np.ndarray, candidates: Sequence[Sequence[Sequence[int]]]
+                         ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each encoded case ``X[i]``: value and standard error of each column set in ``candidates[i]``."""
         engine = self.engine
-        if not candidates:
-            return np.zeros(0), np.zeros(0)
-        per = engine.n_draws // engine.n_replicates
-        joint = self.joint_draws(x)  # (R, N, p): every missing feature drawn
-        rows = np.empty((len(candidates), engine.n_replicates, per, x.size))
-        rows[:] = x
-        for c, cols in enumerate(candidates):
-            rows[c][..., list(cols)] = joint[..., list(cols)]
-        pred = engine.predictor.predict_distribution(rows.reshape(-1, x.size))
-        pred = pred.reshape(len(candidates), engine.n_replicates, per, pred.shape[-1])
-        replicates = self.kernel(pred)
-        pooled = self.kernel(pred.reshape(len(candidates), 1, -1, pred.shape[-1]))[:, 0]
-        return pooled, mean_and_se(replicates)[1]
+        R, per = engine.n_replicates, engine.n_draws // engine.n_replicates
+        results = [(np.zeros(len(c)), np.zeros(len(c))) for c in candidates]
+        if not any(cols for cands in candidates for cols in cands):
+            return results
+        if "packed_copula" not in getattr(engine.conditional, "capabilities", ()):
+            return self._values_from_joint_draws(X, candidates, results)
+        latent = self._latent(X)
+        by_outcomes: dict[tuple[int, ...], list[tuple[int, int]]] = {}
+        per_draw: list[list[int]] = [[] for _ in candidates]
+        for i, cands in enumerate(candidates):
+            for c, cols in enumerate(cands):
+                if cols and self._levels(cols) is not None:
+                    by_outcomes.setdefault(tuple(cols), []).append((i, c))
+                elif cols:
+                    per_draw[i].append(c)
+        groups = [(list(cols), members, *self._outcome_counts(X, np.array([i for i, _ in members]), list(cols), latent))
+                  for cols, members in by_outcomes.items()]
+        for (cols, members, grid, counts), pred in zip(groups, self._predict([g[2] for g in groups])):
+            reps, pooled = self._values_from_counts(pred.reshape(len(members), counts.shape[-1], -1), counts)
+            se = mean_and_se(reps)[1]
+            for k, (i, c) in enumerate(members):
+                results[i][0][c], results[i][1][c] = pooled[k], se[k]
+        batch: list[np.ndarray] = []
+        jobs: list[tuple[int, int]] = []
+        for i, todo in enumerate(per_draw):
+            if not todo:
+                continue
+            needed = sorted({j for c in todo for j in candidates[i][c]})
+            values = self._draws(X, i, needed, latent)
+            for c in todo:
+                cols = list(candidates[i][c])
+                rows = np.broadcast_to(X[i], (R, per, X.shape[1])).copy()
+                rows[..., cols] = values[..., [needed.index(j) for j in cols]]
+                batch.append(rows.reshape(-1, X.shape[1]))
+                jobs.append((i, c))
+        for (i, c), p in zip(jobs, self._predict(batch)):
+            p = p.reshape(1, R, per, p.shape[-1])
+            replicates = self.kernel(p)[0]
+            results[i][0][c] = self.kernel(p.reshape(1, 1, -1, p.shape[-1]))[0, 0]
+            results[i][1][c] = mean_and_se(replicates[None, :])[1][0]
+        return results
+
+    def _values_from_joint_draws(self, X: np.ndarray, candidates: Sequence[Sequence[Sequence[int]]],
+                                 results: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Any conditional model with ``sample_from_normals``: each case's joint draws, every draw scored."""
+        engine = self.engine
+        R, per = engine.n_replicates, engine.n_draws // engine.n_replicates
+        for i, cands in enumerate(candidates):
+            todo = [c for c, cols in enumerate(cands) if cols]
+            if not todo:
+                continue
+            joint = self.joint_draws(X[i])
+            rows = np.empty((len(todo), R, per, X.shape[1]))
+            rows[:] = X[i]
+            for k, c in enumerate(todo):
+                rows[k][..., list(cands[c])] = joint[..., list(cands[c])]
+            pred = engine.predictor.predict_distribution(rows.reshape(-1, X.shape[1]))
+            pred = pred.reshape(len(todo), R, per, pred.shape[-1])
+            replicates = self.kernel(pred)
+            pooled = self.kernel(pred.reshape(len(todo), 1, -1, pred.shape[-1]))[:, 0]
+            results[i][0][todo], results[i][1][todo] = pooled, mean_and_se(replicates)[1]
+        return results
+
+    def _predict(self, batch: list[np.ndarray]) -> list[np.ndarray]:
+        """Predictive distributions for each block of rows, in as few predictor calls as memory allows."""
+        out: list[np.ndarray] = []
+        start = 0
+        while start < len(batch):
+            stop, size = start, 0
+            while stop < len(batch) and (stop == start or size + len(batch[stop]) <= PREDICT_ROWS):
+                size += len(batch[stop])
+                stop += 1
+            pred = self.engine.predictor.predict_distribution(np.concatenate(batch[start:stop]))
+            bounds = np.cumsum([0] + [len(b) for b in batch[start:stop]])
+            out.extend(pred[a:b] for a, b in zip(bounds[:-1], bounds[1:]))
+            start = stop
+        return out
+
+    def _levels(self, cols: Sequence[int]) -> list[int] | None:
+        """Each column's number of levels when every column is a declared-level discrete feature
+        and their joint outcomes are at most :data:`MAX_OUTCOMES`; else None."""
+        features = self.engine.spec.features
+        sizes = [len(features[j].levels or ()) for j in cols]
+        if any(size == 0 for size in sizes) or int(np.prod(sizes)) > MAX_OUTCOMES:
+            return None
+        return sizes
+
+    def _latent(self, X: np.ndarray) -> dict[str, Any]:
+        """What the draws of every case need: per conditional component its conditional factors
+        (:func:`conditional_factors`), and for a class mixture the cumulative class weights."""
+        conditional = self.engine.conditional
+        mixture = "class_mixture" in getattr(conditional, "capabilities", ())
+        components = list(conditional.components_) if mixture else [conditional]
+        factors = []
+        for comp in components:
+            Z = np.full(X.shape, np.nan)
+            for j, marginal in enumerate(comp.marginals_):
+                seen = ~np.isnan(X[:, j])
+                if seen.any():
+                    Z[seen, j] = marginal.latent_point(X[seen, j])
+            factors.append(conditional_factors(np.ascontiguousarray(comp.correlation_), Z))
+        cum = None
+        if mixture:
+            w = self.engine.predictor.predict_distribution(X)
+            cum = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
+        return {"components": components, "factors": factors, "cum_weights": cum}
+
+    def _latent_draws(self, rows: np.ndarray, cols: Sequence[int], latent: dict[str, Any]
+                      ) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """For cases ``rows``: each component's latent draws of ``cols`` (len(rows), R, N, len(cols)),
+        and each draw's class (None without a class mixture).
+
+        The draws :meth:`joint_draws` makes for a case (``z_M = μ + L e``, with the normals ``e`` of
+        its number of missing features) restricted to the rows of ``L`` of the columns asked for;
+        the cases with the same number of missing features share one matrix product.
+        """
+        engine = self.engine
+        R, per = engine.n_replicates, engine.n_draws // engine.n_replicates
+        cum = latent["cum_weights"]
+        extra = 0 if cum is None else 1
+        missing = latent["factors"][0][0][rows]  # (n, p), −1 padded: the same for every component
+        m_of = (missing >= 0).sum(axis=1)
+        pos = (missing[:, :, None] == np.asarray(cols)[None, None, :]).argmax(axis=1)  # (n, d)
+        n, d = len(rows), len(cols)
+        z = [np.empty((n, R, per, d)) for _ in latent["factors"]]
+        u0 = np.empty((n, R, per)) if cum is not None else None
+        for m in np.unique(m_of):  # cases with m missing features share their normals: one product each
+            at = np.flatnonzero(m_of == m)
+            normals = standard_normal_draws(R, per, int(m) + extra, engine.seed)
+            e = normals[..., extra:].reshape(R * per, int(m))
+            if u0 is not None:
+                u0[at] = ndtr(normals[..., 0])
+            for k, (_, mu, L) in enumerate(latent["factors"]):
+                L_sel = L[rows[at][:, None], pos[at], :m]  # (n_m, d, m)
+                prod = e @ L_sel.reshape(-1, int(m)).T  # (R·N, n_m·d)
+                z[k][at] = (prod.reshape(R, per, len(at), d).transpose(2, 0, 1, 3)
+                            + mu[rows[at][:, None], pos[at]][:, None, None, :])
+        klass = None
+        if cum is not None and u0 is not None:
+            klass = np.minimum((cum[rows][:, None, None, :] <= u0[..., None]).sum(axis=-1), cum.shape[1] - 1)
+        return z, klass
+
+    def _draws(self, X: np.ndarray, i: int, cols: Sequence[int], latent: dict[str, Any]) -> np.ndarray:
+        """Case ``i``'s joint draws of ``cols`` (R, N, len(cols)) through their marginals."""
+        z, klass = self._latent_draws(np.array([i]), cols, latent)
+        out = np.empty(z[0].shape[1:])
+        for k, comp in enumerate(latent["components"]):
+            u = np.clip(ndtr(z[k][0]), _U_EPS, 1 - _U_EPS)
+            drawn = np.stack([comp.marginals_[j].ppf(u[..., a]) for a, j in enumerate(cols)], axis=-1)
+            if klass is None:
+                return drawn
+            pick = klass[0] == k
+            out[pick] = drawn[pick]
+        return out
+
+    def _outcome_counts(self, X: np.ndarray, rows: np.ndarray, cols: list[int], latent: dict[str, Any]
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """For a discrete candidate and cases ``rows``: the predictor rows of every joint outcome
+        (len(rows) · n_outcomes, p) and how often each outcome was drawn per replicate (n, R, n_outcomes)."""
+        sizes = self._levels(cols)
+        assert sizes is not None
+        z, klass = self._latent_draws(rows, cols, latent)
+        code: np.ndarray = np.zeros(z[0].shape[:-1], dtype=np.int64)  # (n, R, N): the joint outcome of each draw
+        for a, (j, size) in enumerate(zip(cols, sizes)):
+            level = None
+            for k, comp in enumerate(latent["components"]):
+                marginal = comp.marginals_[j]  # a discrete step: level k where Φ(z) ≤ u_k first holds,
+                cuts = ndtri(np.clip(marginal.u, _U_EPS, 1 - _U_EPS))  # i.e. z ≤ Φ⁻¹(u_k): no Φ per draw
+                at = np.minimum(np.searchsorted(cuts, z[k][..., a], side="left"), marginal.values.size - 1)
+                lv = marginal.values[at].astype(np.int64)  # a level's code is its value
+                level = lv if klass is None or level is None else np.where(klass == k, lv, level)
+            assert level is not None
+            code = code * size + np.clip(level, 0, size - 1)
+        n, R = int(code.shape[0]), int(code.shape[1])
+        n_out = int(np.prod(sizes))
+        offsets = (np.arange(n * R) * n_out).reshape(n, R, 1)
+        counts = np.bincount((code + offsets).ravel(), minlength=n * R * n_out).reshape(n, R, n_out)
+        outcomes = np.array(np.unravel_index(np.arange(n_out), sizes), dtype=np.float64).T  # (n_out, d)
+        grid = np.repeat(X[rows], n_out, axis=0)
+        grid[:, cols] = np.tile(outcomes, (len(rows), 1))
+        return grid, counts.astype(np.float64)
+
+    def _values_from_counts(self, pred: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Replicate values (n, R) and pooled values (n,) from each outcome's prediction (n, n_out, K)
+        and its counts (:func:`values_from_counts`)."""
+        engine = self.engine
+        kind = engine.predictor.kind_
+        if kind == "continuous" and engine.objective == "evsi":
+            raise AcquireError("objective 'evsi' needs a classification target; use 'eig' for a continuous one")
+        objective = 2 if kind == "continuous" else (0 if engine.objective == "eig" else 1)
+        U = np.ascontiguousarray(engine.spec.utility) if objective == 1 else np.zeros((1, 1))
+        out = values_from_counts(np.ascontiguousarray(pred), counts, U, objective)
+        return np.asarray(out[0]), np.asarray(out[1])
 
     def kernel(self, pred: np.ndarray) -> np.ndarray:
         """Values ``(..., R)`` from predictive distributions ``(..., R, N, K)``: one per replicate of N draws."""

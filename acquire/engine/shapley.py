@@ -295,7 +295,7 @@ class ShapleyResult:
         """
         from matplotlib.patches import Patch
 
-        from acquire import plots
+        import acquire.plots as plots
 
         frame = self.to_frame().iloc[::-1]
         ax = ax if ax is not None else plots.new_axes(8.0, 0.32 * len(frame) + 2.0)

@@ -42,3 +42,4 @@ def stable_cholesky(cov: np.ndarray, jitter: float = 1e-10) -> np.ndarray:
             continue
     w, v = np.linalg.eigh(cov)
     return v * np.sqrt(np.clip(w, 0.0, None))
+

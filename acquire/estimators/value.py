@@ -176,3 +176,49 @@ def eig_bald_weighted(w: np.ndarray, P: np.ndarray) -> tuple:
                 pt[k] += w[n] * P[t, n, k]
         aleatoric += (_entropy_row(pt) - h) / T
     return eig, aleatoric
+
+
+@numba.njit(cache=True)
+def values_from_counts(P: np.ndarray, counts: np.ndarray, U: np.ndarray, objective: int) -> tuple:
+    """Values from the joint outcomes of a discrete candidate instead of from every draw.
+
+    ``P`` (n, C, K): case n's predictive distribution under each of the C joint outcomes (for a
+    continuous target ``P[..., 0]`` is the mean and ``P[..., 1]`` the variance); ``counts``
+    (n, R, C): how often each outcome was drawn in each replicate. With ``w = counts / Σ counts``
+    the value is ``H(Σ_c w_c p_c) − Σ_c w_c H(p_c)`` (``objective`` 0, EIG),
+    ``Σ_c w_c max_a (U p_c)_a − max_a (U Σ_c w_c p_c)_a`` (1, EVSI) or the Gaussian bound (2): the
+    same number as scoring every draw, since draws of one outcome share one prediction.
+    Returns the replicate values (n, R) and the value pooled over all replicates (n,).
+    """
+    n, R, C = counts.shape
+    reps = np.zeros((n, R))
+    pooled = np.zeros(n)
+    w = np.empty(C)
+    total = np.empty(C)
+    for i in range(n):
+        total[:] = 0.0
+        for r in range(R + 1):
+            if r < R:
+                s = 0.0
+                for c in range(C):
+                    w[c] = counts[i, r, c]
+                    total[c] += counts[i, r, c]
+                    s += w[c]
+            else:
+                s = 0.0
+                for c in range(C):
+                    w[c] = total[c]
+                    s += w[c]
+            for c in range(C):
+                w[c] /= s
+            if objective == 0:
+                v = eig_weighted(w, P[i])
+            elif objective == 1:
+                v = evsi_weighted(w, P[i], U)
+            else:
+                v = eig_gaussian_weighted(w, P[i, :, 0], np.maximum(P[i, :, 1], 1e-300))
+            if r < R:
+                reps[i, r] = v
+            else:
+                pooled[i] = v
+    return reps, pooled

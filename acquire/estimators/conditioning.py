@@ -1,0 +1,122 @@
+"""Gaussian conditioning of many cases at once (numba): the latent conditionals the Monte Carlo
+estimator draws from, one per case, each case with its own missing features."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def _cholesky_in_place(a: np.ndarray) -> bool:
+    """Lower Cholesky factor of ``a`` (m, m) written into its lower triangle (upper zeroed); False if not PD."""
+    m = a.shape[0]
+    for j in range(m):
+        s = a[j, j]
+        for k in range(j):
+            s -= a[j, k] * a[j, k]
+        if not s > 0.0:
+            return False
+        d = np.sqrt(s)
+        a[j, j] = d
+        for i in range(j + 1, m):
+            t = a[i, j]
+            for k in range(j):
+                t -= a[i, k] * a[j, k]
+            a[i, j] = t / d
+        for i in range(j):
+            a[i, j] = 0.0
+    return True
+
+
+@numba.njit(cache=True)
+def conditional_factors(corr: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every row of latent points ``Z`` (n, p; NaN = missing) under ``z ~ N(0, corr)``: the
+    missing indices, the conditional mean and the lower Cholesky factor of ``z_M | z_o``.
+
+    Per row, with ``M`` the missing and ``o`` the observed indices (increasing):
+    ``μ = Σ_Mo Σ_oo⁻¹ z_o`` and ``Σ_M|o = Σ_MM − Σ_Mo Σ_oo⁻¹ Σ_oM`` (as :func:`acquire.estimators.gaussian.condition_gaussian`),
+    factored as :func:`acquire.estimators.gaussian.stable_cholesky` does (diagonal jitter ``1e-10·10^k·mean(diag)`` until it
+    factors). Returns ``missing`` (n, p) padded with −1, ``mu`` (n, p) and ``L`` (n, p, p), each
+    row's first ``m`` entries (the m × m block) holding its values, zeros after.
+    """
+    n, p = Z.shape
+    missing = np.full((n, p), -1, dtype=np.int64)
+    mu = np.zeros((n, p))
+    L = np.zeros((n, p, p))
+    for i in range(n):
+        obs = np.empty(p, dtype=np.int64)
+        mis = np.empty(p, dtype=np.int64)
+        n_o = 0
+        n_m = 0
+        for j in range(p):
+            if np.isnan(Z[i, j]):
+                mis[n_m] = j
+                n_m += 1
+            else:
+                obs[n_o] = j
+                n_o += 1
+        cond = np.empty((n_m, n_m))
+        for a in range(n_m):
+            for b in range(n_m):
+                cond[a, b] = corr[mis[a], mis[b]]
+        if n_o > 0:
+            c = np.empty((n_o, n_o))
+            for a in range(n_o):
+                for b in range(n_o):
+                    c[a, b] = corr[obs[a], obs[b]]
+            _cholesky_in_place(c)  # a correlation block of observed features: positive definite
+            # A = C⁻¹ Σ_oM (forward solve), then μ = Aᵀ C⁻¹ z_o and Σ_M|o = Σ_MM − AᵀA
+            A = np.empty((n_o, n_m))
+            for b in range(n_m):
+                for a in range(n_o):
+                    t = corr[obs[a], mis[b]]
+                    for k in range(a):
+                        t -= c[a, k] * A[k, b]
+                    A[a, b] = t / c[a, a]
+            w = np.empty(n_o)  # C⁻¹ z_o
+            for a in range(n_o):
+                t = Z[i, obs[a]]
+                for k in range(a):
+                    t -= c[a, k] * w[k]
+                w[a] = t / c[a, a]
+            for b in range(n_m):
+                t = 0.0
+                for a in range(n_o):
+                    t += A[a, b] * w[a]
+                mu[i, b] = t
+            for a in range(n_m):
+                for b in range(n_m):
+                    t = 0.0
+                    for k in range(n_o):
+                        t += A[k, a] * A[k, b]
+                    cond[a, b] -= t
+            for a in range(n_m):
+                for b in range(a):
+                    s = 0.5 * (cond[a, b] + cond[b, a])
+                    cond[a, b] = s
+                    cond[b, a] = s
+        scale = 0.0
+        for a in range(n_m):
+            scale += cond[a, a]
+        scale = max(scale / max(n_m, 1), 1e-300)
+        done = False
+        for k in range(8):
+            f = cond.copy()
+            if k > 0:
+                for a in range(n_m):
+                    f[a, a] += 1e-10 * 10.0 ** k * scale
+            if _cholesky_in_place(f):
+                done = True
+                break
+        if not done:  # as stable_cholesky: the eigen-square-root of the clipped spectrum
+            vals, vecs = np.linalg.eigh(cond)
+            f = np.empty((n_m, n_m))
+            for a in range(n_m):
+                for b in range(n_m):
+                    f[a, b] = vecs[a, b] * np.sqrt(max(vals[b], 0.0))
+        for a in range(n_m):
+            missing[i, a] = mis[a]
+            for b in range(n_m):
+                L[i, a, b] = f[a, b]
+    return missing, mu, L

@@ -1,0 +1,93 @@
+"""Throughput of a file whose spec has panels against the same file without them.
+
+    python benchmarks/bench_panels.py [--rows 2000] [--predictor xgboost]
+
+For each case (a bundled dataset, the panels kept): the same rows with half of the values
+hidden at random are ranked by ``rank_frame`` (warm numba cache) under the spec with its panels and
+under the same spec with every panel dropped (then each panel member is a single test, valued
+exactly). Printed: rows/s of both, their ratio, and where the panel run's time goes (predictor
+calls, the draws and value kernels of the Monte Carlo estimator, the exact estimator, the rest).
+A panel of declared-level discrete features is valued from its joint outcomes' counts (one
+prediction per outcome); a panel with a continuous member needs one prediction per draw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+import acquire
+from acquire import datasets
+from acquire.pipeline.frame import rank_frame
+
+CASES = [("pbc", {"exam"}, "one panel of 4 discrete exam findings"),
+         ("icu", {"neuro_exam", "blood_gas"}, "two panels of discrete findings (2 and 4 members)"),
+         ("pbc", {"exam", "liver_panel", "lipids"}, "the exam panel and two panels of continuous labs")]
+
+
+def with_panels(spec, keep: set[str]):
+    d = spec.to_dict()
+    d["features"] = [{k: v for k, v in f.items() if k != "panel" or v in keep} for f in d["features"]]
+    return acquire.load_spec(d)
+
+
+#: wall seconds per part of the current run (reset before each run)
+CLOCK: dict[str, float] = defaultdict(float)
+
+
+def timed(owner, name: str, key: str) -> None:
+    """Wrap ``owner.name`` (a class's method or an object's) so its wall time adds to ``CLOCK[key]``."""
+    inner = getattr(owner, name)
+
+    def wrapper(*a, **k):
+        t = time.perf_counter()
+        try:
+            return inner(*a, **k)
+        finally:
+            CLOCK[key] += time.perf_counter() - t
+
+    setattr(owner, name, wrapper)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=2000)
+    ap.add_argument("--predictor", default="xgboost")
+    a = ap.parse_args()
+    warnings.simplefilter("ignore")
+    from acquire.engine.exact_tree import ExactTreeEstimator
+    from acquire.engine.monte_carlo import MonteCarloEstimator
+
+    timed(MonteCarloEstimator, "estimate", "mc")
+    timed(ExactTreeEstimator, "estimate", "exact")
+    for name, keep, what in CASES:
+        frame, spec = datasets.load(name)
+        X = frame.drop(columns=[spec.target_name])
+        X = X.mask(np.random.default_rng(0).uniform(size=X.shape) < 0.5)
+        X = pd.concat([X] * (a.rows // len(X) + 1), ignore_index=True).head(a.rows)
+        rate, split = {}, {}
+        for label, s in (("panels", with_panels(spec, keep)), ("no panels", with_panels(spec, set()))):
+            model = acquire.fit_model(frame, s, seed=0, holdout=0, predictor=a.predictor)
+            rank_frame(model, X.head(100))  # warm
+            timed(model.predictor, "predict_distribution", "predict")
+            CLOCK.clear()
+            t0 = time.perf_counter()
+            rank_frame(model, X)
+            wall = time.perf_counter() - t0
+            rate[label] = len(X) / wall
+            split[label] = (wall, dict(CLOCK))
+        wall, clock = split["panels"]
+        mc, exact = clock.get("mc", 0.0), clock.get("exact", 0.0)
+        print(f"{name}, {what}: {rate['panels']:,.0f} rows/s with panels, {rate['no panels']:,.0f} without "
+              f"({rate['panels'] / rate['no panels']:.0%}); {len(X):,} rows, half the values hidden, {a.predictor}")
+        print(f"  panel run: {wall:.2f} s = Monte Carlo {mc:.2f} s + exact {exact:.2f} s + encoding, pricing and "
+              f"output {wall - mc - exact:.2f} s; predictor calls {clock.get('predict', 0.0):.2f} s of it in all")
+
+
+if __name__ == "__main__":
+    main()
