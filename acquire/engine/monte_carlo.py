@@ -19,7 +19,7 @@ from scipy.special import ndtr, ndtri
 from acquire.conditional.copula import _U_EPS
 from acquire.engine.draws import standard_normal_draws
 from acquire.engine.estimator import ValueEstimate, ValueEstimator, open_columns
-from acquire.estimators.conditioning import conditional_factors
+from acquire.estimators.conditioning import conditional_factors, outcome_counts
 from acquire.estimators.value import eig_classes, eig_gaussian, evsi_classes, mean_and_se, values_from_counts
 from acquire.exceptions import AcquireError
 
@@ -231,29 +231,45 @@ class MonteCarloEstimator(ValueEstimator):
     def _outcome_counts(self, X: np.ndarray, rows: np.ndarray, cols: list[int], latent: dict[str, Any]
                         ) -> tuple[np.ndarray, np.ndarray]:
         """For a discrete candidate and cases ``rows``: the predictor rows of every joint outcome
-        (len(rows) · n_outcomes, p) and how often each outcome was drawn per replicate (n, R, n_outcomes)."""
+        (len(rows) · n_outcomes, p) and how often each outcome was drawn per replicate (n, R, n_outcomes),
+        counted by :func:`~acquire.estimators.conditioning.outcome_counts` from the same normals,
+        conditionals and marginals as :meth:`_draws`."""
+        engine = self.engine
+        R, per = engine.n_replicates, engine.n_draws // engine.n_replicates
         sizes = self._levels(cols)
         assert sizes is not None
-        z, klass = self._latent_draws(rows, cols, latent)
-        code: np.ndarray = np.zeros(z[0].shape[:-1], dtype=np.int64)  # (n, R, N): the joint outcome of each draw
-        for a, (j, size) in enumerate(zip(cols, sizes)):
-            level = None
-            for k, comp in enumerate(latent["components"]):
-                marginal = comp.marginals_[j]  # a discrete step: level k where Φ(z) ≤ u_k first holds,
-                cuts = ndtri(np.clip(marginal.u, _U_EPS, 1 - _U_EPS))  # i.e. z ≤ Φ⁻¹(u_k): no Φ per draw
-                at = np.minimum(np.searchsorted(cuts, z[k][..., a], side="left"), marginal.values.size - 1)
-                lv = marginal.values[at].astype(np.int64)  # a level's code is its value
-                level = lv if klass is None or level is None else np.where(klass == k, lv, level)
-            assert level is not None
-            code = code * size + np.clip(level, 0, size - 1)
-        n, R = int(code.shape[0]), int(code.shape[1])
+        cum = latent["cum_weights"]
+        extra = 0 if cum is None else 1
+        missing = latent["factors"][0][0][rows]  # (n, p), −1 padded: the same for every component
+        m_of = (missing >= 0).sum(axis=1)
+        width = max(int(m_of.max()), 1)
+        distinct = np.unique(m_of)
+        normals = np.zeros((distinct.size, R * per, width + extra))
+        for g, m in enumerate(distinct):
+            normals[g, :, : int(m) + extra] = standard_normal_draws(R, per, int(m) + extra, engine.seed).reshape(R * per, -1)
+        which = np.searchsorted(distinct, m_of)
+        pos = (missing[:, :, None] == np.asarray(cols)[None, None, :]).argmax(axis=1)  # (n, d)
+        components = latent["components"]
+        mu = np.stack([f[1][rows[:, None], pos] for f in latent["factors"]])  # (C, n, d)
+        L = np.stack([f[2][rows[:, None], pos, :width] for f in latent["factors"]])  # (C, n, d, width)
+        longest = max(comp.marginals_[j].values.size for comp in components for j in cols)
+        cuts = np.full((len(components), len(cols), longest), np.inf)
+        codes = np.zeros((len(components), len(cols), longest + 1), dtype=np.int64)
+        for k, comp in enumerate(components):
+            for a, j in enumerate(cols):
+                marginal = comp.marginals_[j]
+                v = marginal.values.size
+                cuts[k, a, :v] = ndtri(np.clip(marginal.u, _U_EPS, 1 - _U_EPS))
+                codes[k, a, :v] = np.clip(marginal.values.astype(np.int64), 0, sizes[a] - 1)  # a level's code is its value
+                codes[k, a, v:] = codes[k, a, v - 1]
+        class_cuts = np.zeros((len(rows), 0)) if cum is None else ndtri(np.clip(cum[rows], 0.0, 1.0))
+        counts = outcome_counts(normals, which, m_of, np.ascontiguousarray(class_cuts), np.ascontiguousarray(mu),
+                                np.ascontiguousarray(L), cuts, codes, np.asarray(sizes, dtype=np.int64), R)
         n_out = int(np.prod(sizes))
-        offsets = (np.arange(n * R) * n_out).reshape(n, R, 1)
-        counts = np.bincount((code + offsets).ravel(), minlength=n * R * n_out).reshape(n, R, n_out)
         outcomes = np.array(np.unravel_index(np.arange(n_out), sizes), dtype=np.float64).T  # (n_out, d)
         grid = np.repeat(X[rows], n_out, axis=0)
         grid[:, cols] = np.tile(outcomes, (len(rows), 1))
-        return grid, counts.astype(np.float64)
+        return grid, counts
 
     def _values_from_counts(self, pred: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Replicate values (n, R) and pooled values (n,) from each outcome's prediction (n, n_out, K)

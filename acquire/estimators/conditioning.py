@@ -120,3 +120,53 @@ def conditional_factors(corr: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np
             for b in range(n_m):
                 L[i, a, b] = f[a, b]
     return missing, mu, L
+
+
+@numba.njit(cache=True)
+def outcome_counts(normals: np.ndarray, which: np.ndarray, m_of: np.ndarray, class_cuts: np.ndarray,
+                   mu: np.ndarray, L: np.ndarray, cuts: np.ndarray, codes: np.ndarray, sizes: np.ndarray,
+                   n_replicates: int) -> np.ndarray:
+    """How often each joint outcome of d discrete features is drawn, per case and replicate.
+
+    Case i uses the normals ``e = normals[which[i]]`` (T draws; its first ``extra`` columns choose
+    the class, where ``extra = normals.shape[2] − max m``): draw t belongs to class
+    ``k = #{c : class_cuts[i, c] ≤ e_t0}`` (``class_cuts = Φ⁻¹(cumulative class weights)``; one
+    class when ``class_cuts`` has no column), its latent values are
+    ``z_a = mu[k, i, a] + Σ_{j < m_of[i]} L[k, i, a, j] e_t,extra+j``, and feature a takes level
+    ``ℓ = #{cuts[k, a, ·] < z_a}`` (the step marginal: ``Φ(z) ≤ u_ℓ`` first holds there), whose code
+    is ``codes[k, a, ℓ]`` (``cuts`` padded with +inf, ``codes`` one wider, padded with the last level:
+    the marginal's top level also takes every z above its last cut). The outcome is the mixed-radix number of the codes (radices ``sizes``);
+    draws ``t`` fall in replicate ``t // (T / n_replicates)``. Returns counts (n, R, Π sizes).
+    """
+    n = which.size
+    T = normals.shape[1]
+    d = sizes.size
+    K = class_cuts.shape[1]
+    extra = 1 if K > 0 else 0
+    per = T // n_replicates
+    n_out = 1
+    for a in range(d):
+        n_out *= sizes[a]
+    out = np.zeros((n, n_replicates, n_out))
+    for i in range(n):
+        g = which[i]
+        m = m_of[i]
+        for t in range(T):
+            k = 0
+            if K > 0:
+                e0 = normals[g, t, 0]
+                for c in range(K):
+                    if class_cuts[i, c] <= e0:
+                        k += 1
+                k = min(k, mu.shape[0] - 1)
+            code = 0
+            for a in range(d):
+                z = mu[k, i, a]
+                for j in range(m):
+                    z += L[k, i, a, j] * normals[g, t, extra + j]
+                level = 0
+                while level < cuts.shape[2] and cuts[k, a, level] < z:
+                    level += 1
+                code = code * sizes[a] + codes[k, a, level]
+            out[i, t // per, code] += 1.0
+    return out
