@@ -85,7 +85,7 @@ def ranking_table(ranking, label: str) -> str:
     for c in ranking.candidates:
         name = c.feature if c.kind == "feature" else f"{c.feature} [{c.kind}: {len(c.members)}]"
         # no Monte Carlo error to show: say what the value is instead
-        se = {"exact": "exact", "quadrature": "quadrature", "gaussian_bound": "upper bound"}.get(c.method, c.se)
+        se = {"exact": "exact", "quadrature": "quadrature"}.get(c.method, c.se)
         rows.append([name, c.cost, c.value, se, c.net_value, c.value_per_cost, "" if c.within_budget else "over budget"])
     out.append(table(rows, ["test", "cost", "value", "se", "net value", "value/cost", ""],
                      formats=[None, ".2f", ".4g", ".2g", ".4g", ".4g", None]))

@@ -85,7 +85,9 @@ def test_gaussian_eig_correlated_features():
         row = np.array([np.nan, 0.3, np.nan]); row[cols] = 0.0
         after = world.predict_distribution(row[None])[0, 1]  # variance does not depend on the value
         exact = 0.5 * np.log(before / after)
-        assert abs(c.value - exact) <= 3 * c.se + 1e-12 and c.value == pytest.approx(exact, rel=0.01)
+        # the entropy of the draws' Gaussian mixture is a plug-in: biased low by O(1/draws), as H(p̄) is
+        # for classes (0.0006 nats here, mean over 12 seeds); the bound allows it beside 3 se
+        assert abs(c.value - exact) <= 3 * c.se + 0.002 and c.value == pytest.approx(exact, rel=0.01)
 
 
 class DiscreteWorld:

@@ -96,3 +96,42 @@ def test_chunked_values_equal_each_case_valued_from_its_own_draws(panel_model, o
         assert whole.se[i, u] == pytest.approx(se, rel=1e-6, abs=1e-12)
         discrete_sets += len(cols) > 1 and all(spec.features[c].levels for c in cols)
     assert discrete_sets > 0  # the outcome-count path was exercised
+
+
+def test_outcome_counts_kernel_against_numpy():
+    from scipy.special import ndtr
+
+    from acquire.estimators.conditioning import outcome_counts
+
+    rng = np.random.default_rng(3)
+    R, N, C, d = 4, 32, 2, 2
+    sizes = np.array([2, 3])
+    m_of = np.array([3, 1, 2])
+    normals = rng.normal(size=(3, R * N, 1 + 3))  # one class column, then up to 3 latent columns
+    which = np.array([0, 1, 2])
+    mu = rng.normal(size=(C, 3, d))
+    L = rng.normal(size=(C, 3, d, 3))
+    u = [np.array([0.4, 1.0]), np.array([0.2, 0.7, 1.0])]  # each feature's step marginal
+    cuts = np.full((C, d, 3), np.inf)
+    codes = np.zeros((C, d, 4), dtype=np.int64)
+    for k in range(C):
+        for a in range(d):
+            v = u[a].size
+            cuts[k, a, :v] = np.array([-0.25, 0.52, 6.0])[:v] + 0.1 * k
+            codes[k, a, :v] = np.arange(v)
+            codes[k, a, v:] = v - 1
+    cum = np.array([[0.3, 1.0], [0.9, 1.0], [0.5, 1.0]])
+    from scipy.special import ndtri
+
+    got = outcome_counts(normals, which, m_of, ndtri(cum), mu, L, cuts, codes, sizes, R)
+    want = np.zeros((3, R, 6))
+    for i in range(3):
+        e = normals[which[i]]
+        klass = np.minimum(np.searchsorted(cum[i], ndtr(e[:, 0]), side="right"), C - 1)
+        for t in range(R * N):
+            k = klass[t]
+            z = mu[k, i] + L[k, i, :, : m_of[i]] @ e[t, 1 : 1 + m_of[i]]
+            levels = [min(int(np.searchsorted(cuts[k, a], z[a], side="left")), sizes[a] - 1) for a in range(d)]
+            want[i, t // N, levels[0] * 3 + levels[1]] += 1
+    np.testing.assert_array_equal(got, want)
+    assert got.sum() == 3 * R * N

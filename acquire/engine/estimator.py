@@ -56,9 +56,8 @@ class ValueEstimate:
         Degrees of freedom of ``se`` (replicates − 1); 0 where nothing was sampled.
     method : ndarray of str
         What was done: ``"exact"`` (a finite sum, no sampling or quadrature error),
-        ``"quadrature"`` (an adaptive rule over a 1-D conditional, to 1e-6 relative), ``"mc"`` (Monte Carlo);
-        for a continuous target ``"gaussian_bound"``/``"mc_gaussian_bound"``: the EIG with the
-        predictive mixture's entropy replaced by the moment-matched Gaussian's, an upper bound.
+        ``"quadrature"`` (an adaptive rule to 1e-6 relative: over a 1-D conditional, or a continuous
+        target's predictive-mixture entropy), ``"mc"`` (Monte Carlo).
     diagnostics : dict of str to ndarray
         Extra per-cell numbers an estimator reports, e.g. ``aleatoric_change`` and
         ``epistemic_change`` (the BALD split of a Bayesian predictor's EIG).

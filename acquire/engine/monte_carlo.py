@@ -54,7 +54,7 @@ class MonteCarloEstimator(ValueEstimator):
                  open_: np.ndarray) -> ValueEstimate:
         out = ValueEstimate.empty(*cells.shape)
         rows = np.flatnonzero(cells.any(axis=1))
-        method = "mc_gaussian_bound" if self.engine.predictor.kind_ == "continuous" else "mc"
+        method = "mc"
         for start in range(0, rows.size, ROWS_PER_BLOCK):
             block = rows[start:start + ROWS_PER_BLOCK]
             todo = [np.flatnonzero(cells[i]) for i in block]
@@ -111,9 +111,14 @@ class MonteCarloEstimator(ValueEstimator):
         for (i, c), p in zip(jobs, self._predict(batch)):
             p = p.reshape(1, R, per, p.shape[-1])
             replicates = self.kernel(p)[0]
-            results[i][0][c] = self.kernel(p.reshape(1, 1, -1, p.shape[-1]))[0, 0]
+            results[i][0][c] = self._pooled(p, replicates[None, :])[0]
             results[i][1][c] = mean_and_se(replicates[None, :])[1][0]
         return results
+
+    def _pooled(self, pred: np.ndarray, replicates: np.ndarray) -> np.ndarray:
+        """The point value (C,) from predictions (C, R, N, K): the kernel on all R·N draws pooled (the
+        plug-in bias of one replicate shrinks R-fold)."""
+        return self.kernel(pred.reshape(pred.shape[0], 1, -1, pred.shape[-1]))[:, 0]
 
     def _values_from_joint_draws(self, X: np.ndarray, candidates: Sequence[Sequence[Sequence[int]]],
                                  results: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -132,8 +137,7 @@ class MonteCarloEstimator(ValueEstimator):
             pred = engine.predictor.predict_distribution(rows.reshape(-1, X.shape[1]))
             pred = pred.reshape(len(todo), R, per, pred.shape[-1])
             replicates = self.kernel(pred)
-            pooled = self.kernel(pred.reshape(len(todo), 1, -1, pred.shape[-1]))[:, 0]
-            results[i][0][todo], results[i][1][todo] = pooled, mean_and_se(replicates)[1]
+            results[i][0][todo], results[i][1][todo] = self._pooled(pred, replicates), mean_and_se(replicates)[1]
         return results
 
     def _predict(self, batch: list[np.ndarray]) -> list[np.ndarray]:
@@ -284,7 +288,11 @@ class MonteCarloEstimator(ValueEstimator):
         return np.asarray(out[0]), np.asarray(out[1])
 
     def kernel(self, pred: np.ndarray) -> np.ndarray:
-        """Values ``(..., R)`` from predictive distributions ``(..., R, N, K)``: one per replicate of N draws."""
+        """Values ``(..., R)`` from predictive distributions ``(..., R, N, K)``: one per replicate of N draws.
+
+        A continuous target's value is the EIG of the draws' Gaussian mixture, its entropy by
+        quadrature (:func:`~acquire.estimators.value.eig_gaussian_mixture`).
+        """
         engine = self.engine
         if engine.predictor.kind_ == "continuous":
             if engine.objective == "evsi":

@@ -62,7 +62,7 @@ class CandidateValue:
     net_value: float
     value_per_cost: float | None  # None when the test is free
     within_budget: bool = True
-    method: str = "mc"  # "exact", "quadrature", "mc", or "gaussian_bound"/"mc_gaussian_bound" (continuous target)
+    method: str = "mc"  # "exact", "quadrature" or "mc"
     dof: int = 0
     ci_lower: float = 0.0
     ci_upper: float = 0.0
