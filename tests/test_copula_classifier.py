@@ -211,3 +211,17 @@ def test_conditional_shapley_of_the_log_odds_is_efficient(pima_model):
     logit = np.log(p[:, 1] / p[:, 0])
     np.testing.assert_allclose(phi.sum(axis=1), logit[:-1] - logit[-1], rtol=1e-9, atol=1e-12)
     assert phi[0, 2] == 0.0
+
+
+def test_pattern_groups_equal_numpys_unique_rows():
+    from acquire.predictors.copula_classifier import pattern_groups
+
+    rng = np.random.default_rng(0)
+    for p in (3, 30, 70):  # one packed word, and more than one
+        seen = rng.uniform(size=(5000, p)) < 0.5
+        seen[::4] = seen[1]
+        _, inverse = np.unique(seen, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        want = sorted(tuple(np.flatnonzero(inverse == g)) for g in np.unique(inverse))
+        assert sorted(tuple(g) for g in pattern_groups(seen)) == want
+    assert pattern_groups(np.zeros((0, 4), bool)) == []

@@ -322,6 +322,24 @@ def _positive_definite(S: np.ndarray) -> np.ndarray:
     return 0.5 * (fixed + fixed.T)
 
 
+def pattern_groups(seen: np.ndarray) -> list[np.ndarray]:
+    """The row indices of each distinct row of the boolean matrix ``seen`` (n, p), each group in row order.
+
+    Rows are packed to bytes and grouped by one sort of the packed keys (``np.unique(axis=0)`` on a
+    million rows of 30 columns sorted structured records: seconds; this: milliseconds).
+    """
+    if len(seen) == 0:
+        return []
+    packed = np.packbits(seen, axis=1)
+    width = -(-packed.shape[1] // 8) * 8
+    packed = np.pad(packed, ((0, 0), (0, width - packed.shape[1])))
+    keys = np.ascontiguousarray(packed).view(np.uint64)  # (n, width / 8)
+    order = np.lexsort(keys.T[::-1]) if keys.shape[1] > 1 else np.argsort(keys[:, 0], kind="stable")
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, (sorted_keys[1:] != sorted_keys[:-1]).any(axis=1)])
+    return np.split(order, starts[1:])
+
+
 def log_posterior(Z: np.ndarray, means: np.ndarray, covs: np.ndarray, priors: np.ndarray) -> np.ndarray:
     """``log p(y | z_o)`` (n, K) for scores ``Z`` with NaN where missing.
 
@@ -332,11 +350,8 @@ def log_posterior(Z: np.ndarray, means: np.ndarray, covs: np.ndarray, priors: np
     K = means.shape[0]
     seen = ~np.isnan(Z)
     logp = np.empty((n, K))
-    patterns, inverse = np.unique(seen, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).reshape(-1)
-    for g, pattern in enumerate(patterns):
-        rows = np.flatnonzero(inverse == g)
-        obs = np.flatnonzero(pattern)
+    for rows in pattern_groups(seen):
+        obs = np.flatnonzero(seen[rows[0]])
         for k in range(K):
             if obs.size == 0:
                 logp[rows, k] = np.log(priors[k])
