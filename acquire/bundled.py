@@ -3,8 +3,10 @@
 ``acquire rank --dataset NAME --row N`` must not judge row N with a model that has seen its
 outcome, so the model is fitted on the dataset's other rows (:func:`fit_without_row`). Refitting
 on every call is slow, so :func:`model_for_row` keeps each fitted model in the user cache folder,
-keyed by dataset, the dataset's content, the row left out, the seed and the package version;
-a changed dataset or a new release fits afresh. The cache is an ordinary model folder (checked
+keyed by dataset, the dataset's content, the row left out, the seed, the package version and a
+digest of the fitting code (:func:`fitting_code_digest`); a changed dataset, a new release or an
+edited predictor fits afresh (a stale entry once served an XGBoost model after the default had
+become the cross-validated choice). The cache is an ordinary model folder (checked
 against its manifest when loaded, no pickle); a cache that cannot be written is skipped.
 """
 
@@ -40,6 +42,22 @@ def fit_without_row(frame: pd.DataFrame, spec: Spec, row: int | None, *, seed: i
     return fit_model(train, spec, seed=seed, holdout=0, progress=progress)
 
 
+#: the modules whose code decides what ``fit_model`` returns (the predictors, their selection, the
+#: conditional models, the spec's encoding): a cached model is reused only if they are unchanged
+FITTING_CODE = ("model.py", "selection.py", "spec.py", "splits.py", "predictors", "conditional")
+
+
+def fitting_code_digest() -> str:
+    """SHA-256 of the fitting code's sources (:data:`FITTING_CODE`), so that a cache entry fitted by
+    other code (another release, or an edited checkout with the same version) is never served."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for entry in FITTING_CODE:
+        for path in sorted((root / entry).rglob("*.py")) if (root / entry).is_dir() else [root / entry]:
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def model_for_row(name: str, row: int | None, *, seed: int = 0, cache: bool = True,
                   progress: Callable[[str], None] | None = None) -> Model:
     """The model of bundled dataset ``name`` fitted without ``row``, from the cache when it is there.
@@ -58,7 +76,8 @@ def model_for_row(name: str, row: int | None, *, seed: int = 0, cache: bool = Tr
     frame, spec = datasets.load(name)
     if row is not None and not 0 <= row < len(frame):
         raise AcquireError(f"row {row} is out of range; the data has rows 0..{len(frame) - 1}")
-    digest = hashlib.sha256(datasets.data_path(name).read_bytes() + repr(spec.to_dict()).encode()).hexdigest()[:12]
+    recipe = datasets.data_path(name).read_bytes() + repr(spec.to_dict()).encode() + fitting_code_digest().encode()
+    digest = hashlib.sha256(recipe).hexdigest()[:12]
     folder = cache_dir() / "models" / f"{name}-{digest}-{'all' if row is None else f'without-row-{row}'}-seed{seed}-v{__version__}"
     if cache and (folder / MANIFEST).is_file():
         try:

@@ -177,3 +177,30 @@ def test_rank_warns_in_one_line_about_after_decision_values(tmp_path, monkeypatc
     assert run.returncode == 0, run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Warning: left out icu_days")
+
+
+def test_a_cached_bundled_model_is_refitted_when_the_fitting_code_changes(tmp_path, monkeypatch):
+    """The cache key holds a digest of the fitting code: an entry fitted by other code (a stale XGBoost
+    model from before `--predictor auto`, same version number) is never served."""
+    import acquire.bundled as bundled
+
+    monkeypatch.setenv("ACQUIRE_CACHE_DIR", str(tmp_path))
+    fits = []
+    real = bundled.fit_without_row
+    monkeypatch.setattr(bundled, "fit_without_row", lambda *a, **k: fits.append(1) or real(*a, **k))
+    monkeypatch.setattr(bundled, "fitting_code_digest", lambda: "code-a")
+    bundled.model_for_row("pima", 3)
+    bundled.model_for_row("pima", 3)
+    assert len(fits) == 1  # the second call is served from the cache
+    monkeypatch.setattr(bundled, "fitting_code_digest", lambda: "code-b")
+    bundled.model_for_row("pima", 3)
+    assert len(fits) == 2  # other fitting code: fitted afresh
+    assert len(list((tmp_path / "models").iterdir())) == 2
+
+
+def test_the_fitting_code_digest_covers_the_predictors():
+    import acquire.bundled as bundled
+
+    root = __import__("pathlib").Path(bundled.__file__).parent
+    assert (root / "predictors" / "copula_classifier.py").is_file() and "predictors" in bundled.FITTING_CODE
+    assert len(bundled.fitting_code_digest()) == 64
