@@ -57,13 +57,36 @@ def _check(estimates, lower, upper, se, truth, dof):
     return coverage
 
 
-@pytest.mark.parametrize("method, options", [("kernel", {"n_coalitions": 160}), ("permutation", {"n_permutations": 16})])
-def test_sampled_shapley_intervals_cover_the_exact_values(method, options):
+@pytest.mark.parametrize("method, options, dof", [
+    ("kernel", {"n_coalitions": 160}, 15),  # paired, 1-additive: jackknife over 16 groups
+    ("kernel", {"n_coalitions": 600}, 247),  # unpaired, 2-additive: sandwich over 250 sampled coalitions, 3 sizes
+    ("permutation", {"n_permutations": 16}, 7)])
+def test_sampled_shapley_intervals_cover_the_exact_values(method, options, dof):
     truth = shapley_values(Interacting(), method="exact").values
     runs = [shapley_values(Interacting(), method=method, seed=s, **options) for s in range(300)]
-    assert runs[0].method == method and runs[0].dof[0] == (15 if method == "kernel" else 7)
+    assert runs[0].method == method and runs[0].dof[0] == dof
     _check([r.values for r in runs], [r.ci_lower for r in runs], [r.ci_upper for r in runs], [r.se for r in runs], truth,
            runs[0].dof[0])
+
+
+def test_two_additive_kernel_shap_is_exact_on_a_two_additive_game():
+    """A game with pairwise interactions only is fitted exactly by the 2-additive regression."""
+    from acquire.engine.shapley import Game
+
+    class Pairwise(Game):
+        players = [f"p{i}" for i in range(M)]
+
+        def _evaluate(self, masks):
+            z = ((masks[:, None] >> np.arange(M)) & 1).astype(float)
+            v = z @ MAIN + np.einsum("ni,ij,nj->n", z, PAIRS, z)
+            return v[None, :], v
+
+    truth = shapley_values(Pairwise(), method="exact").values
+    result = shapley_values(Pairwise(), method="kernel", n_coalitions=600, seed=0)
+    np.testing.assert_allclose(result.values, truth, atol=1e-10)
+    assert result.se.max() < 1e-8
+    paired = shapley_values(Pairwise(), method="kernel", n_coalitions=300, seed=0)  # paired 1-additive: exact too
+    np.testing.assert_allclose(paired.values, truth, atol=1e-10)
 
 
 def test_enumerated_shapley_of_monte_carlo_coalition_values_covers_and_is_not_called_exact():

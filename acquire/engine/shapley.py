@@ -432,6 +432,13 @@ def _kernel(game, m, n_coalitions, tol, budget, rng, v_empty, v_full):
     The SE is the delete-a-group jackknife over :data:`KERNEL_GROUPS` groups of sampled pairs
     (each re-solve keeps all but one group, so it stays in the estimator's near-linear regime),
     with ``groups − 1`` degrees of freedom.
+
+    From :data:`KADD_FROM` coalitions on (with 2 sampled per coefficient), the middle sizes are sampled unpaired, a fixed
+    number per size (in proportion to its kernel mass, without repeats), and the regression fits a
+    2-additive game whose Shapley values are returned (k-additive KernelSHAP, Pelegrina et al.
+    2023). With complementary pairs the 2-additive fit gives the 1-additive fit's values, so the
+    pairing is what changes; on few samples the paired 1-additive fit is the better one
+    (``benchmarks/bench_shapley.py``).
     """
     while True:
         values, se, dof = _kernel_once(game, m, n_coalitions, rng, v_empty, v_full)
@@ -463,6 +470,8 @@ def _kernel_once(game, m, n_coalitions, rng, v_empty, v_full):
         z = ((exact_masks[:, None] >> np.arange(m)) & 1).astype(bool)
         values = _kernel_solve(z, game.point(exact_masks), m, v_empty, v_full, exact_w)
         return values, np.zeros(m), 0
+    if n_coalitions >= KADD_FROM and m >= 3 and left >= m * (m + 1):  # sampled: ≥ 2 per coefficient
+        return _kadd_sampled(game, m, left, sampled, mass, exact_masks, exact_w, rng, v_empty, v_full)
     size_mass = np.array([mass[k] for k in sampled])
     half = left // 2
     sizes = rng.choice(sampled, size=half, p=size_mass / size_mass.sum())
@@ -494,6 +503,87 @@ def _kernel_once(game, m, n_coalitions, rng, v_empty, v_full):
 
 #: groups of sampled coalition pairs in KernelSHAP's jackknife (its SE then rests on 15 dof)
 KERNEL_GROUPS = 16
+#: from this many coalitions on (with at least 2 sampled per coefficient of the 2-additive game, so its
+#: variance can be estimated), KernelSHAP fits a 2-additive game to unpaired, size-stratified samples
+KADD_FROM = 512
+
+
+def _kadd_sampled(game, m, left, sampled, mass, exact_masks, exact_w, rng, v_empty, v_full):
+    """The middle sizes ``sampled`` get ``left`` coalitions, a share per size in proportion to its
+    kernel mass (largest remainder), each size's coalitions distinct and weighted ``mass / count``;
+    the 2-additive weighted fit (:func:`_kadd_design`, :func:`_kadd_values`) gives the values; their SE
+    is the fit's linearization (sandwich) variance with each size a stratum sampled without
+    replacement, on (coalitions sampled − sizes) degrees of freedom."""
+    from math import comb
+
+    size_mass = np.array([mass[k] for k in sampled])
+    raw = left * size_mass / size_mass.sum()
+    counts = np.floor(raw).astype(np.int64)
+    counts[np.argsort(raw - counts)[::-1][: left - int(counts.sum())]] += 1
+    bits = np.int64(1) << np.arange(m, dtype=np.int64)
+    masks_s, sizes_s = [], []
+    for k, n_k in zip(sampled, counts):
+        n_k = int(min(n_k, comb(m, k)))
+        chosen = np.zeros(0, dtype=np.int64)
+        if 2 * n_k > comb(m, k):  # most of the size: choose among all its coalitions
+            chosen = rng.choice(np.fromiter(_combinations_masks(m, k), dtype=np.int64), size=n_k, replace=False)
+        while chosen.size < n_k:  # distinct coalitions of size k, in the order drawn
+            order = np.argsort(rng.random((2 * (n_k - chosen.size) + 8, m)), axis=1)
+            drawn = ((order < k) * bits).sum(axis=1)
+            pool = np.concatenate([chosen, drawn])
+            _, first = np.unique(pool, return_index=True)
+            chosen = pool[np.sort(first)][:n_k]
+        masks_s.append(chosen)
+        sizes_s.append(np.full(n_k, k))
+    masks = np.concatenate(masks_s)
+    sizes = np.concatenate(sizes_s)
+    z_s = ((masks[:, None] >> np.arange(m)) & 1).astype(bool)
+    z_e = ((exact_masks[:, None] >> np.arange(m)) & 1).astype(bool) if exact_masks.size else np.zeros((0, m), bool)
+    A_e, y_e = _kadd_design(z_e, game.point(exact_masks) if exact_masks.size else np.zeros(0), m, v_empty, v_full)
+    A_s, y_s = _kadd_design(z_s, game.point(masks), m, v_empty, v_full)
+    # the weighted fit, and its standard error by linearization over the strata (sizes): each size's
+    # coalitions are a sample without replacement of its C(m, k), weighted mass / count
+    kinds, kind = np.unique(sizes, return_inverse=True)
+    per_size = np.bincount(kind).astype(np.float64)
+    w = np.array([mass[int(k)] for k in kinds]) / per_size
+    lhs = (A_e * exact_w[:, None]).T @ A_e + (A_s * w[kind][:, None]).T @ A_s
+    rhs = (A_e * exact_w[:, None]).T @ y_e + (A_s * w[kind][:, None]).T @ y_s
+    try:
+        head = np.linalg.solve(lhs, rhs)
+    except np.linalg.LinAlgError:  # too few coalitions to pin every pair down: least norm
+        head = np.linalg.lstsq(lhs, rhs, rcond=None)[0]
+    values = _kadd_values(head, m, v_full - v_empty)
+    score = A_s * (y_s - A_s @ head)[:, None]  # each sampled coalition's term of the normal equations
+    spread = np.zeros_like(lhs)
+    for a, k in enumerate(kinds):
+        rows = score[kind == a]
+        if rows.shape[0] > 1:
+            finite = 1.0 - rows.shape[0] / comb(m, int(k))  # sampling without replacement
+            spread += (w[a] * rows.shape[0]) ** 2 * finite * np.cov(rows, rowvar=False) / rows.shape[0]
+    to_values = np.stack([_kadd_values(e, m, 0.0) for e in np.eye(len(head))], axis=1)  # φ = T·head + const
+    sandwich = np.linalg.pinv(lhs)
+    cov = to_values @ sandwich @ spread @ sandwich.T @ to_values.T
+    dof = int(len(masks) - kinds.size)
+    return values, np.sqrt(np.clip(np.diag(cov), 0.0, None)), dof
+
+
+def _kadd_design(z: np.ndarray, v: np.ndarray, m: int, v_empty: float, v_full: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and targets of the 2-additive fit ``g(S) = v(∅) + Σ_{i∈S} a_i + Σ_{i<j∈S} c_ij`` with
+    ``g(M) = v(M)`` built in (the last coefficient is the total minus the others)."""
+    first, second = np.triu_indices(m, 1)
+    zf = z.astype(np.float64)
+    F = np.hstack([zf, zf[:, first] * zf[:, second]])  # (n, m + m(m−1)/2)
+    return F[:, :-1] - F[:, [-1]], v - v_empty - F[:, -1] * (v_full - v_empty)
+
+
+def _kadd_values(head: np.ndarray, m: int, total: float) -> np.ndarray:
+    """Shapley values ``φ_i = a_i + ½ Σ_j c_ij`` of the fitted 2-additive game (its free coefficients ``head``)."""
+    first, second = np.triu_indices(m, 1)
+    coef = np.append(head, total - head.sum())
+    C = np.zeros((m, m))
+    C[first, second] = coef[m:]
+    return coef[:m] + 0.5 * (C.sum(axis=1) + C.sum(axis=0))
+
 
 
 def _combinations_masks(m: int, k: int):
