@@ -35,9 +35,12 @@ class AcquireClassifier(ClassifierMixin, BaseEstimator):
     ----------
     spec : acquire.Spec, mapping, path or None
         The features (types, costs, levels) and target; None: built from ``X`` and ``y`` (see module).
-    predictor : {"xgboost", "bayes"}, default="xgboost"
+    predictor : {"auto", "copula", "xgboost", "bayes"}, default="auto"
+        As ``acquire fit --predictor``: "auto" chooses among the copula classifier and masked XGBoost
+        by cross-validated log loss over random missingness (:mod:`acquire.selection`).
     predictor_params : dict or None
-        Passed to the predictor (e.g. ``{"n_estimators": 100}``).
+        Passed to the predictor (e.g. ``{"n_estimators": 100}``); a setting only XGBoost takes keeps
+        "auto" to XGBoost.
     seed : int, default=0
 
     Attributes
@@ -62,7 +65,7 @@ class AcquireClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, spec: Any = None, *, predictor: str = "xgboost", predictor_params: dict | None = None,
+    def __init__(self, spec: Any = None, *, predictor: str = "auto", predictor_params: dict | None = None,
                  seed: int = 0) -> None:
         self.spec = spec
         self.predictor = predictor

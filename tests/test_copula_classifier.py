@@ -225,3 +225,24 @@ def test_pattern_groups_equal_numpys_unique_rows():
         want = sorted(tuple(np.flatnonzero(inverse == g)) for g in np.unique(inverse))
         assert sorted(tuple(g) for g in pattern_groups(seen)) == want
     assert pattern_groups(np.zeros((0, 4), bool)) == []
+
+
+def test_the_value_of_information_game_scores_draws_once_and_agrees_with_the_predictor(pima_model):
+    """The class-Gaussian fast path of the VOI game equals materializing every coalition's rows and
+    calling predict_distribution (the generic path), coalition by coalition."""
+    from acquire.engine.shapley import ValueOfInformationGame
+
+    _, _, model = pima_model
+    ranker = model.ranker(n_draws=64, n_replicates=8, seed=1)
+    game = ValueOfInformationGame(ranker, {"age": 40.0, "bmi": 31.0})
+    masks = np.arange(1 << len(game.players))
+    fast_reps, fast = game._evaluate_class_gaussian(masks)
+    R, N, p = 8, 8, game.x.size
+    for mask in masks:
+        cols = [c for i, cs in enumerate(game.columns) if (int(mask) >> i) & 1 for c in cs]
+        rows = np.broadcast_to(game.x, (R, N, p)).copy()
+        if cols:
+            rows[..., cols] = game._joint[..., cols]
+        pred = model.predictor.predict_distribution(rows.reshape(-1, p)).reshape(1, R, N, -1)
+        np.testing.assert_allclose(fast_reps[:, mask], game._mc.kernel(pred)[0], rtol=1e-10, atol=1e-14)
+        assert fast[mask] == pytest.approx(game._mc.kernel(pred.reshape(1, 1, R * N, -1))[0, 0], rel=1e-10, abs=1e-14)

@@ -33,8 +33,8 @@ def _expected_failures(estimator):
     return TRANSFORMER_CANNOT_APPLY if isinstance(estimator, NextTestTransformer) else {}
 
 
-@parametrize_with_checks([AcquireClassifier(predictor_params={"n_estimators": 10}),
-                          NextTestTransformer(exchange_rate=0.01, predictor_params={"n_estimators": 10})],
+@parametrize_with_checks([AcquireClassifier(predictor="xgboost", predictor_params={"n_estimators": 10}),
+                          NextTestTransformer(exchange_rate=0.01, predictor="xgboost", predictor_params={"n_estimators": 10})],
                          expected_failed_checks=_expected_failures)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
@@ -45,10 +45,10 @@ def test_transformer_outputs_are_deterministic_and_row_wise(pima):
     X, y = frame[spec.feature_names].head(120), frame["type"].head(120)
     cases = X.head(12).assign(glu=np.nan, ped=np.nan)
     small = {"n_estimators": 20}
-    fitted = NextTestTransformer(spec=spec, predictor_params=small).fit(X, y)
+    fitted = NextTestTransformer(spec=spec, predictor="xgboost", predictor_params=small).fit(X, y)
     once = fitted.transform(cases)
     pd.testing.assert_frame_equal(once, fitted.transform(cases))  # deterministic
-    pd.testing.assert_frame_equal(NextTestTransformer(spec=spec, predictor_params=small).fit(X, y).transform(cases),
+    pd.testing.assert_frame_equal(NextTestTransformer(spec=spec, predictor="xgboost", predictor_params=small).fit(X, y).transform(cases),
                                   once)  # fit idempotent
     order = np.random.default_rng(0).permutation(len(cases))
     pd.testing.assert_frame_equal(fitted.transform(cases.iloc[order]), once.iloc[order])  # row order
@@ -80,7 +80,7 @@ def test_pipelines_users_build(pima, pima_model):
     assert clone(NextTestTransformer(budget=5.0)).get_params()["budget"] == 5.0
     assert "NextTestTransformer" in NextTestTransformer()._repr_html_()
     # the classifier in model selection and calibration
-    clf = AcquireClassifier(spec=spec, predictor_params={"n_estimators": 30})
+    clf = AcquireClassifier(spec=spec, predictor="xgboost", predictor_params={"n_estimators": 30})
     auc = cross_val_score(clf, X, y, cv=3, scoring="roc_auc")
     assert auc.mean() > 0.75
     calibrated = CalibratedClassifierCV(clf, cv=3).fit(X, y)
@@ -95,6 +95,6 @@ def test_the_classifier_takes_text_columns_as_categorical_tests(pima):
     """pandas 3 reads text as its 'str' dtype (not object): such a column is a categorical test."""
     frame, spec = pima
     X = frame[spec.feature_names].assign(site=np.where(np.arange(len(frame)) % 2, "a", "b"))
-    clf = AcquireClassifier(predictor_params={"n_estimators": 10}).fit(X, frame["type"])
+    clf = AcquireClassifier(predictor="xgboost", predictor_params={"n_estimators": 10}).fit(X, frame["type"])
     assert clf.model_.spec.features[-1].type == "categorical" and clf.model_.spec.features[-1].levels == ("a", "b")
     assert clf.predict_proba(X.head(3).assign(site=np.nan)).shape == (3, 2)

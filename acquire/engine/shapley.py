@@ -125,8 +125,11 @@ class ValueOfInformationGame(Game):
         return self._joint
 
     def _evaluate(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if "tree_ensemble" in getattr(self.ranker.predictor, "capabilities", ()):
+        capabilities = getattr(self.ranker.predictor, "capabilities", ())
+        if "tree_ensemble" in capabilities:
             return self._evaluate_trees(masks)
+        if "class_gaussian" in capabilities:
+            return self._evaluate_class_gaussian(masks)
         R, N = self.n_replicates, self.ranker.n_draws // self.n_replicates
         out = np.zeros((R, masks.size))
         pooled = np.zeros(masks.size)
@@ -147,6 +150,35 @@ class ValueOfInformationGame(Game):
             pooled[start:start + block.size] = self._mc.kernel(pred.reshape(block.size, 1, R * N, -1))[:, 0]
         return out, pooled
 
+
+    def _evaluate_class_gaussian(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class-Gaussian predictors (the copula classifier): the draws are scored once, and each
+        coalition is one pattern of observed scores, its class covariances factored once
+        (``p(y | z_o) ∝ π_y N(z_o; μ_y,o, Σ_y,oo)``); no rows are materialized or regrouped."""
+        from acquire.predictors.copula_classifier import normalize_log, pattern_log_joint
+
+        predictor = self.ranker.predictor
+        R, N = self.n_replicates, self.ranker.n_draws // self.n_replicates
+        p = self.x.size
+        z_case = predictor.scores(self.x[None, :])[0]
+        z_draws = predictor.scores(self._joint.reshape(R * N, p)) if self._joint is not None else np.zeros((R * N, p))
+        known = np.flatnonzero(~np.isnan(z_case))
+        out, pooled = np.zeros((R, masks.size)), np.zeros(masks.size)
+        for b, mask in enumerate(masks):
+            cols = np.array(sorted(c for i, cs in enumerate(self.columns) if (int(mask) >> i) & 1 for c in cs),
+                            dtype=np.int64)
+            cols = cols[~np.isnan(z_draws[0, cols])] if cols.size else cols  # a feature the model never saw
+            obs = np.concatenate([known, cols])
+            Z = np.empty((R * N, obs.size))
+            Z[:, : known.size] = z_case[known]
+            Z[:, known.size:] = z_draws[:, cols]
+            order = np.argsort(obs, kind="stable")  # the covariance blocks in feature order, as predictions use
+            logp = pattern_log_joint(Z[:, order], obs[order], predictor.means_, predictor.covariances_,
+                                     predictor.priors_)
+            pred = np.exp(normalize_log(logp)).reshape(1, R, N, -1)
+            out[:, b] = self._mc.kernel(pred)[0]
+            pooled[b] = self._mc.kernel(pred.reshape(1, 1, R * N, -1))[0, 0]
+        return out, pooled
 
     def _evaluate_trees(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tree ensembles: per-tree leaf tables shared by every coalition (no rows materialized)."""

@@ -185,8 +185,10 @@ class NextTestTransformer(TransformerMixin, BaseEstimator):
         Loaded in ``fit`` when ``model`` is None.
     spec : acquire.Spec, mapping, path or None
         With neither ``model`` nor ``model_dir``, ``fit(X, y)`` fits a model on ``X`` and ``y``
-        (:class:`acquire.classifier.AcquireClassifier` with this spec, None: built from ``X``, and
-        ``predictor_params``).
+        (:class:`acquire.classifier.AcquireClassifier` with this spec, None: built from ``X``,
+        ``predictor`` and ``predictor_params``).
+    predictor : {"auto", "copula", "xgboost", "bayes"}, default="auto"
+        The predictor ``fit(X, y)`` fits, as ``acquire fit --predictor``.
     objective, budget, exchange_rate, observed, include_groups, seed : see :func:`rank_frame`.
     errors : {"report", "raise"}, default="report"
 
@@ -203,12 +205,13 @@ class NextTestTransformer(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, *, model: Any = None, model_dir: str | None = None, spec: Any = None,
-                 predictor_params: dict | None = None, objective: str = "eig",
+                 predictor: str = "auto", predictor_params: dict | None = None, objective: str = "eig",
                  budget: float | None = None, exchange_rate: float | None = None, observed: Sequence[str] | None = None,
                  include_groups: bool = False, seed: int = 0, errors: str = "report"):
         self.model = model
         self.model_dir = model_dir
         self.spec = spec
+        self.predictor = predictor
         self.predictor_params = predictor_params
         self.objective = objective
         self.budget = budget
@@ -234,7 +237,8 @@ class NextTestTransformer(TransformerMixin, BaseEstimator):
         elif y is not None:
             from acquire.classifier import AcquireClassifier
 
-            fitted = AcquireClassifier(self.spec, predictor_params=self.predictor_params, seed=self.seed).fit(X, y)
+            fitted = AcquireClassifier(self.spec, predictor=self.predictor, predictor_params=self.predictor_params,
+                                       seed=self.seed).fit(X, y)
             self.model_ = fitted.model_
         else:
             raise AcquireError("NextTestTransformer needs model=, model_dir=, or labels y to fit a model on X")
