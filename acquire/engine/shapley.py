@@ -492,9 +492,9 @@ def _kernel_once(game, m, n_coalitions, rng, v_empty, v_full):
             sampled = [k for k in range(s, m - s + 1)]
             break
         for k in pair:
-            for combo in _combinations_masks(m, k):
-                exact_masks.append(combo)
-                exact_w.append(mass[k] / comb(m, k))
+            every = _masks_of_size(m, k)
+            exact_masks.extend(every.tolist())
+            exact_w.extend([mass[k] / comb(m, k)] * every.size)
         left -= count
     exact_masks = np.array(exact_masks, dtype=np.int64)
     exact_w = np.array(exact_w)
@@ -558,7 +558,7 @@ def _kadd_sampled(game, m, left, sampled, mass, exact_masks, exact_w, rng, v_emp
         n_k = int(min(n_k, comb(m, k)))
         chosen = np.zeros(0, dtype=np.int64)
         if 2 * n_k > comb(m, k):  # most of the size: choose among all its coalitions
-            chosen = rng.choice(np.fromiter(_combinations_masks(m, k), dtype=np.int64), size=n_k, replace=False)
+            chosen = rng.choice(_masks_of_size(m, k), size=n_k, replace=False)
         while chosen.size < n_k:  # distinct coalitions of size k, in the order drawn
             order = np.argsort(rng.random((2 * (n_k - chosen.size) + 8, m)), axis=1)
             drawn = ((order < k) * bits).sum(axis=1)
@@ -592,11 +592,34 @@ def _kadd_sampled(game, m, left, sampled, mass, exact_masks, exact_w, rng, v_emp
         if rows.shape[0] > 1:
             finite = 1.0 - rows.shape[0] / comb(m, int(k))  # sampling without replacement
             spread += (w[a] * rows.shape[0]) ** 2 * finite * np.cov(rows, rowvar=False) / rows.shape[0]
-    to_values = np.stack([_kadd_values(e, m, 0.0) for e in np.eye(len(head))], axis=1)  # φ = T·head + const
-    sandwich = np.linalg.pinv(lhs)
+    to_values = _kadd_jacobian(m)  # φ = T·head + const
+    try:
+        sandwich = np.linalg.inv(lhs)
+    except np.linalg.LinAlgError:
+        sandwich = np.linalg.pinv(lhs)
     cov = to_values @ sandwich @ spread @ sandwich.T @ to_values.T
     dof = int(len(masks) - kinds.size)
     return values, np.sqrt(np.clip(np.diag(cov), 0.0, None)), dof
+
+
+def _masks_of_size(m: int, k: int) -> np.ndarray:
+    """Every coalition of ``k`` of ``m`` players as a bitmask, in increasing order."""
+    if m <= 14:  # 2^m × m bits at most 1.8 MB
+        every = np.arange(1 << m, dtype=np.int64)
+        count = ((every[:, None] >> np.arange(m)) & 1).sum(axis=1)
+        return every[count == k]
+    return np.sort(np.fromiter(_combinations_masks(m, k), dtype=np.int64))
+
+
+def _kadd_jacobian(m: int) -> np.ndarray:
+    """``T`` (m, P) with ``φ = T·head + const`` for :func:`_kadd_values`: ``∂φ_i/∂a_j = δ_ij``,
+    ``∂φ_i/∂c_jk = ½[i ∈ {j, k}]``, each minus what the last pair coefficient (total − Σ head) takes."""
+    first, second = np.triu_indices(m, 1)
+    incidence = np.zeros((m, first.size))
+    incidence[first, np.arange(first.size)] = 0.5
+    incidence[second, np.arange(first.size)] = 0.5
+    full = np.hstack([np.eye(m), incidence])  # derivative wrt every coefficient
+    return full[:, :-1] - full[:, [-1]]
 
 
 def _kadd_design(z: np.ndarray, v: np.ndarray, m: int, v_empty: float, v_full: float) -> tuple[np.ndarray, np.ndarray]:
