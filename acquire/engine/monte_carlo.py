@@ -54,7 +54,6 @@ class MonteCarloEstimator(ValueEstimator):
                  open_: np.ndarray) -> ValueEstimate:
         out = ValueEstimate.empty(*cells.shape)
         rows = np.flatnonzero(cells.any(axis=1))
-        method = "mc"
         for start in range(0, rows.size, ROWS_PER_BLOCK):
             block = rows[start:start + ROWS_PER_BLOCK]
             todo = [np.flatnonzero(cells[i]) for i in block]
@@ -62,7 +61,7 @@ class MonteCarloEstimator(ValueEstimator):
             for i, t, (value, se) in zip(block, todo, self.values_for_cases(X[block], sets)):
                 out.value[i, t], out.se[i, t] = value, se
                 out.dof[i, t] = self.engine.n_replicates - 1
-                out.method[i, t] = method
+                out.method[i, t] = "mc"
         return out
 
     def values_for_case(self, x: np.ndarray, candidates: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +100,7 @@ class MonteCarloEstimator(ValueEstimator):
             if not todo:
                 continue
             needed = sorted({j for c in todo for j in candidates[i][c]})
-            values = self._draws(X, i, needed, latent)
+            values = self._draws(i, needed, latent)
             for c in todo:
                 cols = list(candidates[i][c])
                 rows = np.broadcast_to(X[i], (R, per, X.shape[1])).copy()
@@ -111,11 +110,11 @@ class MonteCarloEstimator(ValueEstimator):
         for (i, c), p in zip(jobs, self._predict(batch)):
             p = p.reshape(1, R, per, p.shape[-1])
             replicates = self.kernel(p)[0]
-            results[i][0][c] = self._pooled(p, replicates[None, :])[0]
+            results[i][0][c] = self._pooled(p)[0]
             results[i][1][c] = mean_and_se(replicates[None, :])[1][0]
         return results
 
-    def _pooled(self, pred: np.ndarray, replicates: np.ndarray) -> np.ndarray:
+    def _pooled(self, pred: np.ndarray) -> np.ndarray:
         """The point value (C,) from predictions (C, R, N, K): the kernel on all R·N draws pooled (the
         plug-in bias of one replicate shrinks R-fold)."""
         return self.kernel(pred.reshape(pred.shape[0], 1, -1, pred.shape[-1]))[:, 0]
@@ -137,7 +136,7 @@ class MonteCarloEstimator(ValueEstimator):
             pred = engine.predictor.predict_distribution(rows.reshape(-1, X.shape[1]))
             pred = pred.reshape(len(todo), R, per, pred.shape[-1])
             replicates = self.kernel(pred)
-            results[i][0][todo], results[i][1][todo] = self._pooled(pred, replicates), mean_and_se(replicates)[1]
+            results[i][0][todo], results[i][1][todo] = self._pooled(pred), mean_and_se(replicates)[1]
         return results
 
     def _predict(self, batch: list[np.ndarray]) -> list[np.ndarray]:
@@ -184,52 +183,31 @@ class MonteCarloEstimator(ValueEstimator):
             cum = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
         return {"components": components, "factors": factors, "cum_weights": cum}
 
-    def _latent_draws(self, rows: np.ndarray, cols: Sequence[int], latent: dict[str, Any]
-                      ) -> tuple[list[np.ndarray], np.ndarray | None]:
-        """For cases ``rows``: each component's latent draws of ``cols`` (len(rows), R, N, len(cols)),
-        and each draw's class (None without a class mixture).
-
-        The draws :meth:`joint_draws` makes for a case (``z_M = μ + L e``, with the normals ``e`` of
-        its number of missing features) restricted to the rows of ``L`` of the columns asked for;
-        the cases with the same number of missing features share one matrix product.
-        """
+    def _draws(self, i: int, cols: Sequence[int], latent: dict[str, Any]) -> np.ndarray:
+        """Case ``i``'s joint draws of ``cols`` (R, N, len(cols)) through their marginals: the draws
+        :meth:`joint_draws` makes (``z_M = μ + L e``, the normals of the case's number of missing
+        features, the first one choosing the class of a mixture) restricted to the rows of ``L`` of
+        the columns asked for."""
         engine = self.engine
         R, per = engine.n_replicates, engine.n_draws // engine.n_replicates
         cum = latent["cum_weights"]
         extra = 0 if cum is None else 1
-        missing = latent["factors"][0][0][rows]  # (n, p), −1 padded: the same for every component
-        m_of = (missing >= 0).sum(axis=1)
-        pos = (missing[:, :, None] == np.asarray(cols)[None, None, :]).argmax(axis=1)  # (n, d)
-        n, d = len(rows), len(cols)
-        z = [np.empty((n, R, per, d)) for _ in latent["factors"]]
-        u0 = np.empty((n, R, per)) if cum is not None else None
-        for m in np.unique(m_of):  # cases with m missing features share their normals: one product each
-            at = np.flatnonzero(m_of == m)
-            normals = standard_normal_draws(R, per, int(m) + extra, engine.seed)
-            e = normals[..., extra:].reshape(R * per, int(m))
-            if u0 is not None:
-                u0[at] = ndtr(normals[..., 0])
-            for k, (_, mu, L) in enumerate(latent["factors"]):
-                L_sel = L[rows[at][:, None], pos[at], :m]  # (n_m, d, m)
-                prod = e @ L_sel.reshape(-1, int(m)).T  # (R·N, n_m·d)
-                z[k][at] = (prod.reshape(R, per, len(at), d).transpose(2, 0, 1, 3)
-                            + mu[rows[at][:, None], pos[at]][:, None, None, :])
+        missing = latent["factors"][0][0][i]  # −1 padded: the same for every component
+        m = int((missing >= 0).sum())
+        pos = [int(np.flatnonzero(missing == j)[0]) for j in cols]
+        normals = standard_normal_draws(R, per, m + extra, engine.seed)
+        e = normals[..., extra:]
         klass = None
-        if cum is not None and u0 is not None:
-            klass = np.minimum((cum[rows][:, None, None, :] <= u0[..., None]).sum(axis=-1), cum.shape[1] - 1)
-        return z, klass
-
-    def _draws(self, X: np.ndarray, i: int, cols: Sequence[int], latent: dict[str, Any]) -> np.ndarray:
-        """Case ``i``'s joint draws of ``cols`` (R, N, len(cols)) through their marginals."""
-        z, klass = self._latent_draws(np.array([i]), cols, latent)
-        out = np.empty(z[0].shape[1:])
-        for k, comp in enumerate(latent["components"]):
-            u = np.clip(ndtr(z[k][0]), _U_EPS, 1 - _U_EPS)
+        if cum is not None:
+            klass = np.minimum(np.searchsorted(cum[i], ndtr(normals[..., 0]), side="right"), cum.shape[1] - 1)
+        out = np.empty((R, per, len(cols)))
+        for k, (comp, (_, mu, L)) in enumerate(zip(latent["components"], latent["factors"])):
+            z = mu[i, pos] + e @ L[i][pos, :m].T
+            u = np.clip(ndtr(z), _U_EPS, 1 - _U_EPS)
             drawn = np.stack([comp.marginals_[j].ppf(u[..., a]) for a, j in enumerate(cols)], axis=-1)
             if klass is None:
                 return drawn
-            pick = klass[0] == k
-            out[pick] = drawn[pick]
+            out[klass == k] = drawn[klass == k]
         return out
 
     def _outcome_counts(self, X: np.ndarray, rows: np.ndarray, cols: list[int], latent: dict[str, Any]
