@@ -323,9 +323,7 @@ class Simulation:
         ax.set_xlabel(plots.cost_label("mean test cost per case", self.currency))
         ax.set_ylabel(plots.metric_label(metric))
         n = int(front["cases"].iloc[0]) if "cases" in front else None
-        from acquire.plots import describe
-
-        ax.set_title(describe("Cost–performance frontier: one point per exchange rate λ",
+        ax.set_title(plots.describe("Cost–performance frontier: one point per exchange rate λ",
                               dataset=self.dataset, n=n, unit="held-out cases",
                               who="greedy EIG, soft stopping"))
         plots.legend_outside(ax)

@@ -62,7 +62,7 @@ class ExactTreeValue:
 
 
 #: the method label of a continuous target's EIG: the predictive mixture's entropy ``h(Σ_k w_k N(m_k, v_k))``
-#: by Gauss–Hermite quadrature per component, doubled until two rules agree to 1e-6 relative
+#: by piecewise Gauss–Legendre over the components' supports, panels halved until two rules agree to 1e-6 relative
 #: (:func:`acquire.estimators.value.eig_gaussian_mixture`); the change is the ``quadrature_error``
 #: diagnostic. (It used to be the moment-matched Gaussian's entropy, an upper bound: 1.846 nats for
 #: y = 3·sign(x0) + 0.5ε, where the EIG of x0 is log 2 = 0.693.)

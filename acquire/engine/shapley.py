@@ -611,14 +611,20 @@ def _masks_of_size(m: int, k: int) -> np.ndarray:
     return np.sort(np.fromiter(_combinations_masks(m, k), dtype=np.int64))
 
 
-def _kadd_jacobian(m: int) -> np.ndarray:
-    """``T`` (m, P) with ``φ = T·head + const`` for :func:`_kadd_values`: ``∂φ_i/∂a_j = δ_ij``,
-    ``∂φ_i/∂c_jk = ½[i ∈ {j, k}]``, each minus what the last pair coefficient (total − Σ head) takes."""
+def _kadd_shapley_map(m: int) -> np.ndarray:
+    """``S`` (m, m + m(m−1)/2) with ``φ = S·coef`` for a 2-additive game's coefficients (the ``a_i``,
+    then the ``c_ij`` for i < j): ``φ_i = a_i + ½ Σ_j c_ij``."""
     first, second = np.triu_indices(m, 1)
     incidence = np.zeros((m, first.size))
     incidence[first, np.arange(first.size)] = 0.5
     incidence[second, np.arange(first.size)] = 0.5
-    full = np.hstack([np.eye(m), incidence])  # derivative wrt every coefficient
+    return np.hstack([np.eye(m), incidence])
+
+
+def _kadd_jacobian(m: int) -> np.ndarray:
+    """``T`` (m, P) with ``φ = T·head + const``: the free coefficients ``head``, the last pair's
+    coefficient being the total minus their sum (:func:`_kadd_values`)."""
+    full = _kadd_shapley_map(m)
     return full[:, :-1] - full[:, [-1]]
 
 
@@ -633,11 +639,7 @@ def _kadd_design(z: np.ndarray, v: np.ndarray, m: int, v_empty: float, v_full: f
 
 def _kadd_values(head: np.ndarray, m: int, total: float) -> np.ndarray:
     """Shapley values ``φ_i = a_i + ½ Σ_j c_ij`` of the fitted 2-additive game (its free coefficients ``head``)."""
-    first, second = np.triu_indices(m, 1)
-    coef = np.append(head, total - head.sum())
-    C = np.zeros((m, m))
-    C[first, second] = coef[m:]
-    return coef[:m] + 0.5 * (C.sum(axis=1) + C.sum(axis=0))
+    return _kadd_shapley_map(m) @ np.append(head, total - head.sum())
 
 
 

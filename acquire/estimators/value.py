@@ -189,7 +189,8 @@ def values_from_counts(P: np.ndarray, counts: np.ndarray, U: np.ndarray, objecti
     continuous target ``P[..., 0]`` is the mean and ``P[..., 1]`` the variance); ``counts``
     (n, R, C): how often each outcome was drawn in each replicate. With ``w = counts / Σ counts``
     the value is ``H(Σ_c w_c p_c) − Σ_c w_c H(p_c)`` (``objective`` 0, EIG),
-    ``Σ_c w_c max_a (U p_c)_a − max_a (U Σ_c w_c p_c)_a`` (1, EVSI) or the Gaussian bound (2): the
+    ``Σ_c w_c max_a (U p_c)_a − max_a (U Σ_c w_c p_c)_a`` (1, EVSI) or the Gaussian mixture's EIG
+    (2, :func:`eig_gaussian_mixture`): the
     same number as scoring every draw, since draws of one outcome share one prediction.
     Returns the replicate values (n, R) and the value pooled over all replicates (n,).
     """
