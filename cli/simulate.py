@@ -54,7 +54,8 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repea
     if frontier:
         from acquire.simulate import frontier as sweep
 
-        front = sweep(frame, spec, test_size=test_size, seed=seed, n_jobs=jobs, predictor=predictor)
+        front = sweep(frame, spec, test_size=test_size, seed=seed, n_jobs=jobs, predictor=predictor,
+                      n_boot=bootstrap)  # the frontier's bands use the same resample count as the curves
         sim.split["frontier"] = front.to_dict(orient="records")
     if out_dir:
         import matplotlib
