@@ -134,6 +134,13 @@ class Spec:
                              dtype=bool).reshape(len(self.features), len(groups))
         return own, member_of, np.array([self.groups[g] for g in groups], dtype=np.float64)
 
+    @functools.cached_property
+    def range_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each feature's declared ``(lower, upper)`` bounds ``(p,)``, ±inf where none is declared."""
+        bounds = [f.range if f.range is not None else (-np.inf, np.inf) for f in self.features]
+        lower, upper = np.array(bounds, dtype=np.float64).reshape(-1, 2).T
+        return lower, upper
+
     def index_of(self, names: Sequence[str]) -> list[int]:
         """Column positions of ``names`` in :attr:`feature_names`; unknown names are a DataError."""
         pos = {n: i for i, n in enumerate(self.feature_names)}
@@ -311,9 +318,9 @@ class Spec:
                     x[j] = float(v)
                 except ValueError:
                     raise DataError(f"case: row 0, column {f.name!r}: {cell_text(v)} is not a number") from None
-            issues = self._value_issues(f, x[j:j + 1], [0], "case")
-            if issues:
-                raise DataError(issues[0])
+        lower, upper = self.range_arrays
+        for j in np.flatnonzero(np.isinf(x) | (x < lower) | (x > upper)):  # the first bad value, in spec order
+            raise DataError(self._value_issues(self.features[j], x[j:j + 1], [0], "case")[0])
         return x
 
     def encode_target(self, series: pd.Series, *, what: str = "data") -> np.ndarray:

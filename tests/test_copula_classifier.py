@@ -12,10 +12,13 @@ from scipy.stats import multivariate_normal, norm
 
 from acquire import datasets, fit_model, load_model
 from acquire.engine.class_gaussian import ClassGaussianEstimator
-from acquire.estimators.class_gaussian import gauss_legendre_table, mixture_rule, single_test_value
+from acquire.estimators.class_gaussian import (class_score_conditionals, gauss_legendre_table, mixture_rule,
+                                              single_test_value, single_test_values)
+from acquire.estimators.gaussian import condition_gaussian
 from acquire.estimators.value import eig_weighted, evsi_weighted
 from acquire.exceptions import DataError, ModelError
 from acquire.predictors import CopulaClassifier
+from acquire.predictors.copula_classifier import log_posterior
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +56,39 @@ def test_single_test_kernel_matches_a_dense_grid(w, m, s, a, b):
     U = np.random.default_rng(0).normal(size=(3, w.size))
     evsi, _ = single_test_value(w, m, s, a, b, nodes, weights, counts, U, True, 1e-6)
     assert evsi == pytest.approx(brute_force(w, m, s, a, b, U), rel=1e-5, abs=1e-9)
+
+
+@pytest.mark.parametrize("observed", [[], [0], [1, 3], [0, 2, 4, 5]])
+def test_class_score_conditionals_against_scipy_and_numpy(observed):
+    """The per-case kernel: class probabilities as log_posterior gives them, and each missing score's
+    conditional mean and s.d. per class as the reference Gaussian conditioning gives them."""
+    rng = np.random.default_rng(len(observed))
+    K, p = 3, 6
+    means = rng.normal(size=(K, p))
+    covs = np.stack([a @ a.T + 0.5 * np.eye(p) for a in rng.normal(size=(K, p, p))])
+    priors = np.array([0.2, 0.5, 0.3])
+    z = np.full(p, np.nan)
+    z[observed] = rng.normal(size=len(observed))
+    w, m, s = class_score_conditionals(z, means, covs, np.log(priors))
+    joint = np.array([priors[k] * (multivariate_normal(means[k, observed], covs[k][np.ix_(observed, observed)]).pdf(
+        z[observed]) if observed else 1.0) for k in range(K)])
+    np.testing.assert_allclose(w, joint / joint.sum(), rtol=1e-12)
+    np.testing.assert_allclose(w, np.exp(log_posterior(z[None], means, covs, priors))[0], rtol=1e-12)
+    missing = [j for j in range(p) if j not in observed]
+    for k in range(K):
+        mean, cov = condition_gaussian(means[k], covs[k], np.array(observed, dtype=np.int64), z[observed])
+        np.testing.assert_allclose(m[k, missing], mean, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(s[k, missing], np.sqrt(np.diag(cov)), rtol=1e-12)
+        assert np.isnan(m[k, observed]).all() and np.isnan(s[k, observed]).all()
+    if missing:  # the batched single-test kernel is the scalar one, test by test
+        nodes, weights, counts = gauss_legendre_table()
+        a, b = np.full(p, -2.5), np.full(p, 2.8)
+        cols = np.array(missing, dtype=np.int64)
+        values, changes = single_test_values(w, m, s, cols, a, b, nodes, weights, counts, np.zeros((1, 1)), False, 1e-6)
+        for c, j in enumerate(missing):
+            one = single_test_value(w, m[:, j].copy(), s[:, j].copy(), -2.5, 2.8, nodes, weights, counts,
+                                    np.zeros((1, 1)), False, 1e-6)
+            assert (values[c], changes[c]) == one
 
 
 def test_single_test_kernel_limits():

@@ -21,10 +21,8 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from acquire.engine.estimator import ValueContext, ValueEstimate, ValueEstimator, open_columns
-from acquire.estimators.class_gaussian import gauss_legendre_table, single_test_value
-from acquire.estimators.gaussian import condition_gaussian
+from acquire.estimators.class_gaussian import class_score_conditionals, gauss_legendre_table, single_test_values
 from acquire.estimators.value import eig_weighted, evsi_weighted
-from acquire.predictors.copula_classifier import log_posterior
 
 __all__ = ["ClassGaussianEstimator"]
 
@@ -48,6 +46,12 @@ class ClassGaussianEstimator(ValueEstimator):
         self.utility = (np.zeros((1, 1)) if utility is None or not self.evsi
                         else np.ascontiguousarray(utility, dtype=np.float64))
         self.nodes, self.weights, self.counts = gauss_legendre_table()
+        marginals = self.predictor.copula_.marginals_
+        self.discrete = np.array([m.discrete for m in marginals], dtype=bool)
+        # each continuous score is clipped to its marginal's end knots (the copula's latent_point)
+        ends = np.array([ndtri(np.clip(m.u[[0, -1]], _U_EPS, 1 - _U_EPS)) for m in marginals]).reshape(-1, 2)
+        self.lower, self.upper = np.ascontiguousarray(ends[:, 0]), np.ascontiguousarray(ends[:, 1])
+        self.log_priors = np.log(self.predictor.priors_)
 
     def estimate(self, X: np.ndarray, columns: Sequence[Sequence[int]], cells: np.ndarray,
                  open_: np.ndarray) -> ValueEstimate:
@@ -56,16 +60,16 @@ class ClassGaussianEstimator(ValueEstimator):
         marginals = self.predictor.copula_.marginals_
         for i in np.flatnonzero(cells.any(axis=1)):
             w, m, s = self.score_conditionals(X[i])
-            for u in np.flatnonzero(cells[i]):
-                j = open_columns(open_[i], columns[int(u)])[0]
-                marginal = marginals[j]
-                if marginal.discrete:
-                    out.value[i, u] = self._discrete(w, m[:, j], s[:, j], marginal)
-                    out.method[i, u] = "exact"
-                    continue
-                ends = ndtri(np.clip(marginal.u[[0, -1]], _U_EPS, 1 - _U_EPS))
-                out.value[i, u], quad_error[i, u] = single_test_value(
-                    w, m[:, j], s[:, j], float(ends[0]), float(ends[1]), self.nodes, self.weights, self.counts,
+            units = np.flatnonzero(cells[i])
+            cols = np.array([open_columns(open_[i], columns[int(u)])[0] for u in units], dtype=np.int64)
+            for u, j in zip(units[self.discrete[cols]], cols[self.discrete[cols]]):
+                out.value[i, u] = self._discrete(w, m[:, j], s[:, j], marginals[j])
+                out.method[i, u] = "exact"
+            smooth = ~self.discrete[cols]
+            if smooth.any():
+                u = units[smooth]
+                out.value[i, u], quad_error[i, u] = single_test_values(
+                    w, m, s, cols[smooth], self.lower, self.upper, self.nodes, self.weights, self.counts,
                     self.utility, self.evsi, self.quadrature_rtol)
                 out.method[i, u] = "quadrature"
         out.diagnostics = {"quadrature_error": quad_error}
@@ -73,19 +77,11 @@ class ClassGaussianEstimator(ValueEstimator):
 
     def score_conditionals(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(w (K,), m (K, p), s (K, p))``: the class probabilities of case ``x`` and, per class, the mean
-        and s.d. of each feature's score given the observed ones (NaN for observed features)."""
+        and s.d. of each feature's score given the observed ones (NaN for observed features); kernel
+        :func:`~acquire.estimators.class_gaussian.class_score_conditionals`."""
         pred = self.predictor
-        scores = pred.scores(x[None, :])  # once: the prediction and the conditioning share it
-        w = np.exp(log_posterior(scores, pred.means_, pred.covariances_, pred.priors_))[0]
-        z = scores[0]
-        observed = np.flatnonzero(~np.isnan(z))
-        K, p = pred.means_.shape
-        m, s = np.full((K, p), np.nan), np.full((K, p), np.nan)
-        missing = np.setdiff1d(np.arange(p), observed)
-        for k in range(K):
-            mean, cov = condition_gaussian(pred.means_[k], pred.covariances_[k], observed, z[observed])
-            m[k, missing], s[k, missing] = mean, np.sqrt(np.maximum(np.diag(cov), 1e-300))
-        return w, m, s
+        z = pred.scores(x[None, :])[0]  # once: the prediction and the conditioning share it
+        return class_score_conditionals(z, pred.means_, pred.covariances_, self.log_priors)
 
     def _discrete(self, w: np.ndarray, m: np.ndarray, s: np.ndarray, marginal) -> float:
         """The finite sum over the levels: ``P(level) = Σ_y w_y P(z ∈ its interval | y)``, and the

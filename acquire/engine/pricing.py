@@ -59,6 +59,11 @@ class CostTable:
         self.columns = [spec.index_of(list(u.members)) for u in self.units]
         self.own, self.member_of, self.shared = spec.cost_arrays  # computed once per spec
         self.is_panel = np.array([u.kind == "panel" for u in self.units], dtype=bool)
+        self.membership = np.zeros((len(self.units), len(self.own)), dtype=bool)  # (U, p): unit u orders column j
+        for u, cols in enumerate(self.columns):
+            self.membership[u, cols] = True
+        self.needs = (self.membership.astype(np.int64) @ self.member_of.astype(np.int64)) > 0  # (U, G) groups needed
+        self.panel_own = self.membership @ self.own  # (U,) a panel is paid in full
 
     def costs(self, open_: np.ndarray, acquired: np.ndarray) -> np.ndarray:
         """``(n, U)`` prices.
@@ -71,12 +76,9 @@ class CostTable:
             Columns already acquired (measured, or ordered without a result): their groups are paid.
         """
         paid = acquired.astype(np.int64) @ self.member_of.astype(np.int64) > 0  # (n, G)
-        out = np.zeros((open_.shape[0], len(self.units)))
-        for u, cols in enumerate(self.columns):
-            own = self.own[cols].sum() if self.is_panel[u] else (open_[:, cols] * self.own[cols]).sum(axis=1)
-            needs = self.member_of[cols].any(axis=0)  # (G,) groups the unit's procedure needs
-            out[:, u] = own + ((~paid[:, needs]) * self.shared[needs]).sum(axis=1)
-        return np.round(out, 10)
+        own = np.where(self.is_panel, self.panel_own, (open_ * self.own) @ self.membership.T)  # open members only
+        shared = ((~paid) * self.shared) @ self.needs.T  # every unpaid group the unit's procedure needs
+        return np.round(own + shared, 10)
 
 
 def price(spec: Spec, unit: Unit, observed: Iterable[str], tried: Iterable[str] = ()) -> float:

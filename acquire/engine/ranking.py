@@ -378,8 +378,7 @@ class ValueOfInformation:
         n = X.shape[0]
         tried = np.zeros(X.shape, dtype=bool) if tried is None else np.asarray(tried, dtype=bool)
         active = np.ones(n, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
-        units = self.spec.units(include_groups=self.include_groups)
-        table = CostTable(self.spec, units)
+        units, table = self.cost_table()
         open_ = np.isnan(X) & ~tried
         candidate = (_open_counts(open_, table.columns) > 0) & active[:, None]
         estimate = self.estimate(X, table.columns, candidate, open_)
@@ -389,6 +388,15 @@ class ValueOfInformation:
                           budget=budget)
         return BatchRanking(units=units, feature_names=self.spec.feature_names, open_=open_, candidate=candidate,
                             cost=cost, estimate=estimate, decision=decision, exchange_rate=self.rate)
+
+    def cost_table(self) -> tuple[list[Unit], CostTable]:
+        """The candidates and their :class:`CostTable` (built once per spec and ``include_groups``)."""
+        key = (id(self.spec), self.include_groups)
+        cache = self.__dict__.setdefault("_cost_tables", {})
+        if key not in cache or cache[key][0] is not self.spec:
+            units = self.spec.units(include_groups=self.include_groups)
+            cache[key] = (self.spec, units, CostTable(self.spec, units))
+        return cache[key][1], cache[key][2]
 
     def before_decision(self, X: np.ndarray) -> np.ndarray:
         """``X`` without values of after-decision features (unless allowed), warning once if any were set."""
@@ -456,10 +464,10 @@ class ValueOfInformation:
 
 def _open_counts(open_: np.ndarray, columns: Sequence[Sequence[int]]) -> np.ndarray:
     """``(n, U)``: how many of each candidate's columns each case may still acquire."""
-    out = np.zeros((open_.shape[0], len(columns)), dtype=np.int64)
+    membership = np.zeros((len(columns), open_.shape[1]), dtype=np.int64)
     for u, cols in enumerate(columns):
-        out[:, u] = open_[:, list(cols)].sum(axis=1)
-    return out
+        membership[u, list(cols)] = 1
+    return open_.astype(np.int64) @ membership.T
 
 
 def _plain(v: Any) -> Any:

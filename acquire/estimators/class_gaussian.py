@@ -21,7 +21,7 @@ import numpy as np
 
 from acquire.estimators.value import eig_weighted, evsi_weighted
 
-__all__ = ["gauss_legendre_table", "mixture_rule", "single_test_value"]
+__all__ = ["class_score_conditionals", "gauss_legendre_table", "mixture_rule", "single_test_value", "single_test_values"]
 
 _CUTS = np.array([-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0])
 _SQRT2 = math.sqrt(2.0)
@@ -128,3 +128,93 @@ def single_test_value(w: np.ndarray, m: np.ndarray, s: np.ndarray, a: float, b: 
             break
         previous = current
     return current, change
+
+
+@numba.njit(cache=True)
+def single_test_values(w: np.ndarray, m: np.ndarray, s: np.ndarray, columns: np.ndarray, a: np.ndarray, b: np.ndarray,
+                       nodes: np.ndarray, weights: np.ndarray, counts: np.ndarray, U: np.ndarray, evsi: bool,
+                       rtol: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`single_test_value` of each test ``j`` in ``columns``, with its scores' moments ``m[:, j]``,
+    ``s[:, j]`` (K, p) and end knots ``a[j]``, ``b[j]``: one call for a case's continuous candidates."""
+    values, changes = np.empty(columns.size), np.empty(columns.size)
+    for c in range(columns.size):
+        j = columns[c]
+        values[c], changes[c] = single_test_value(w, np.ascontiguousarray(m[:, j]), np.ascontiguousarray(s[:, j]),
+                                                  a[j], b[j], nodes, weights, counts, U, evsi, rtol)
+    return values, changes
+
+
+@numba.njit(cache=True)
+def _forward_solve(L: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``L⁻¹ B`` for lower-triangular ``L`` (o, o) and ``B`` (o, r), by forward substitution."""
+    o, r = B.shape
+    X = np.empty((o, r))
+    for c in range(r):
+        for i in range(o):
+            acc = B[i, c]
+            for k in range(i):
+                acc -= L[i, k] * X[k, c]
+            X[i, c] = acc / L[i, i]
+    return X
+
+
+@numba.njit(cache=True)
+def class_score_conditionals(z: np.ndarray, means: np.ndarray, covs: np.ndarray,
+                             log_priors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(w (K,), m (K, p), s (K, p))`` for one row of scores ``z`` (p,), NaN where missing:
+
+        w_y ∝ π_y N(z_o; μ_y,o, Σ_y,oo),
+        m_y,M = μ_y,M + Aᵀ r,   s²_y,M = diag Σ_y,MM − Σ_i A_iM²,
+
+    with ``L Lᵀ = Σ_y,oo``, ``A = L⁻¹ Σ_y,oM`` and ``r = L⁻¹ (z_o − μ_y,o)`` (one Cholesky factor per
+    class serves the prediction and the conditioning). ``m`` and ``s`` are NaN at observed features.
+    """
+    K, p = means.shape
+    n_obs = 0
+    for j in range(p):
+        if not np.isnan(z[j]):
+            n_obs += 1
+    obs = np.empty(n_obs, dtype=np.int64)
+    mis = np.empty(p - n_obs, dtype=np.int64)
+    io, im = 0, 0
+    for j in range(p):
+        if np.isnan(z[j]):
+            mis[im] = j
+            im += 1
+        else:
+            obs[io] = j
+            io += 1
+    logw = np.empty(K)
+    m = np.full((K, p), np.nan)
+    s = np.full((K, p), np.nan)
+    for k in range(K):
+        S_oo = np.empty((n_obs, n_obs))
+        S_oM = np.empty((n_obs, mis.size))
+        d = np.empty((n_obs, 1))
+        for a in range(n_obs):
+            for c in range(n_obs):
+                S_oo[a, c] = covs[k, obs[a], obs[c]]
+            for c in range(mis.size):
+                S_oM[a, c] = covs[k, obs[a], mis[c]]
+            d[a, 0] = z[obs[a]] - means[k, obs[a]]
+        logdet, quad = 0.0, 0.0
+        A, r = np.zeros((0, mis.size)), np.zeros((0, 1))
+        if n_obs > 0:
+            L = np.linalg.cholesky(S_oo)
+            A = _forward_solve(L, S_oM)
+            r = _forward_solve(L, d)
+            for a in range(n_obs):
+                logdet += math.log(L[a, a])
+                quad += r[a, 0] * r[a, 0]
+        logw[k] = log_priors[k] - 0.5 * quad - logdet - n_obs * _LOG_SQRT_2PI
+        for c in range(mis.size):
+            j = mis[c]
+            mean, var = means[k, j], covs[k, j, j]
+            for a in range(n_obs):
+                mean += A[a, c] * r[a, 0]
+                var -= A[a, c] * A[a, c]
+            m[k, j] = mean
+            s[k, j] = math.sqrt(max(var, 1e-300))
+    top = logw.max()
+    w = np.exp(logw - top)
+    return w / w.sum(), m, s

@@ -161,10 +161,10 @@ class CopulaClassifier(Predictor):
         """Normal scores ``z`` (n, p) of encoded rows; NaN where a feature is missing."""
         X = np.asarray(X, dtype=np.float64)
         Z = np.full(X.shape, np.nan)
-        for j, m in enumerate(self.copula_.marginals_):
-            seen = ~np.isnan(X[:, j]) & ~self.unseen_[j]
-            if seen.any():
-                Z[seen, j] = m.latent_point(X[seen, j])
+        seen = ~np.isnan(X) & ~self.unseen_
+        marginals = self.copula_.marginals_
+        for j in np.flatnonzero(seen.any(axis=0)):
+            Z[seen[:, j], j] = marginals[j].latent_point(X[seen[:, j], j])
         return Z
 
     def predict_distribution(self, X: np.ndarray) -> np.ndarray:
