@@ -319,8 +319,8 @@ class Spec:
                 except ValueError:
                     raise DataError(f"case: row 0, column {f.name!r}: {cell_text(v)} is not a number") from None
         lower, upper = self.range_arrays
-        for j in np.flatnonzero(np.isinf(x) | (x < lower) | (x > upper)):  # the first bad value, in spec order
-            raise DataError(self._value_issues(self.features[j], x[j:j + 1], [0], "case")[0])
+        for bad in np.flatnonzero(np.isinf(x) | (x < lower) | (x > upper)):  # the first bad value, in spec order
+            raise DataError(self._value_issues(self.features[bad], x[bad:bad + 1], [0], "case")[0])
         return x
 
     def encode_target(self, series: pd.Series, *, what: str = "data") -> np.ndarray:

@@ -2,6 +2,8 @@
 
     python benchmarks/bench_gdfs.py [--predictor auto|xgboost|copula|bayes ...] [--seeds 5] [--datasets pima,breast_cancer]
 
+A predictor may carry settings: ``xgboost:n_bags=5,max_depth=2``.
+
 Protocol (issue 13): uniform cost 1 per feature, no groups or panels; the model is fitted on
 train + validation; on each test case the greedy value-of-information policy buys one test at a
 time from nothing measured, with a hard budget of k tests and no soft stop; the score is the
@@ -18,11 +20,17 @@ Splits, reproduced exactly:
 
 Printed beside each row: the peer's published AUROCs and a logistic regression on all features
 (scikit-learn, standardized, C=1, fitted on the same train + validation rows).
+
+Stability (issue 13, item 5), over the same fit seeds: the EIG of the top test with nothing observed
+(its coefficient of variation over seeds) and, for every test case with half of its features hidden
+at random (the same pattern for every seed), how often a seed's recommended next test is the one
+most seeds recommend.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
 
@@ -76,6 +84,8 @@ def run(name: str, predictor: str, seeds: int, params: dict | None = None) -> di
     train, test = peer_split(name, frame, spec)
     X, y = spec.encode(frame), spec.encode_target(frame[spec.target_name])
     rows = []
+    half_hidden = X[test].copy()
+    half_hidden[np.random.default_rng(0).random(half_hidden.shape) < 0.5] = np.nan
     for seed in range(seeds):
         t0 = time.perf_counter()
         with warnings.catch_warnings():
@@ -91,6 +101,10 @@ def run(name: str, predictor: str, seeds: int, params: dict | None = None) -> di
             row[k] = roc_auc_score(y[test], np.stack(last["prediction"].to_numpy())[:, 1])
         row["all"] = roc_auc_score(y[test], model.predictor.predict_distribution(X[test])[:, 1])
         row["first"] = log[log["step"] == 1]["acquired"].value_counts().idxmax()
+        ranker = model.ranker(seed=0, exchange_rate=0.0)
+        empty = ranker.rank({})
+        row["top_eig"] = empty.candidates[0].value
+        row["next"] = ranker.rank_batch(half_hidden).decision.recommended
         rows.append(row)
     table = pd.DataFrame(rows)
     lr = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))
@@ -108,13 +122,21 @@ def main() -> None:
     for name in args.datasets.split(","):
         print(f"\n=== {name}: peer's split; uniform costs; greedy EIG with a hard budget of k tests; AUROC on the test set")
         out = []
-        for predictor in args.predictor:
-            r = run(name, predictor, args.seeds)
+        for label in args.predictor:
+            predictor, _, settings = label.partition(":")
+            params = {k: json.loads(v) for k, v in (kv.split("=") for kv in settings.split(",") if kv)}
+            r = run(name, predictor, args.seeds, params or None)
+            predictor = label
             t = r["table"]
             line = {"predictor": predictor + (f" ({t['predictor'].iloc[0]})" if predictor == "auto" else "")}
             for k in (*KS, "all"):
                 line[f"k={k}"] = f"{t[k].mean():.3f} ± {t[k].std(ddof=1) if len(t) > 1 else 0:.3f}"
             line["first test"] = ",".join(sorted(set(t["first"])))
+            eig = t["top_eig"].to_numpy()
+            line["top EIG, nothing observed (CV)"] = f"{eig.mean():.4f} ({eig.std(ddof=1) / eig.mean() * 100 if len(t) > 1 else 0:.1f} %)"
+            picks = np.stack(t["next"].to_numpy())  # (seeds, cases)
+            modal = np.array([np.bincount(col + 1).argmax() - 1 for col in picks.T])
+            line["next test = modal"] = f"{(picks == modal).mean() * 100:.1f} %"
             line["fit s"] = f"{t['fit_s'].mean():.1f}"
             out.append(line)
         out.append({"predictor": "GDFS (published)", **{f"k={k}": f"{GDFS[name][k]:.3f}" for k in (*KS, "all")}})
