@@ -174,3 +174,19 @@ def test_coalition_margins_equal_walking_every_row(breast_cancer):
                 if (c >> i) & 1:
                     rows[:, cols] = draws[:, cols]
             np.testing.assert_allclose(got[c], t.margins(rows), rtol=1e-12, atol=1e-12)
+
+
+def test_stratified_spread_is_the_sum_of_per_stratum_covariances():
+    """KernelSHAP's sandwich 'meat' in one product equals Σ_h (w_h n_h)² f_h cov_h / n_h stratum by stratum."""
+    from acquire.engine.shapley import _stratified_spread
+
+    rng = np.random.default_rng(3)
+    stratum = np.repeat([0, 1, 2, 3], [7, 1, 12, 5])
+    score = rng.normal(size=(stratum.size, 4)) + stratum[:, None]  # strata with different means
+    weight, finite = rng.uniform(0.1, 2.0, 4), rng.uniform(0.2, 1.0, 4)
+    expected = np.zeros((4, 4))
+    for h in range(4):
+        rows = score[stratum == h]
+        if len(rows) > 1:
+            expected += (weight[h] * len(rows)) ** 2 * finite[h] * np.cov(rows, rowvar=False) / len(rows)
+    np.testing.assert_allclose(_stratified_spread(score, stratum, weight, finite), expected, rtol=1e-12, atol=1e-12)

@@ -20,6 +20,8 @@ and by construction (a constraint) for ``kernel``.
 
 from __future__ import annotations
 
+import functools
+
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -54,22 +56,23 @@ class Game(ABC):
         self.n_evaluations = 0
 
     def _fill(self, masks: np.ndarray) -> None:
-        todo = np.array(sorted({int(m) for m in masks} - set(self._cache)), dtype=np.int64)
+        cache = self._cache
+        todo = np.array([m for m in np.unique(masks).tolist() if m not in cache], dtype=np.int64)
         if todo.size:
             replicates, point = self._evaluate(todo)
             self.n_evaluations += todo.size
-            for k, m in enumerate(todo):
-                self._cache[int(m)] = (replicates[:, k], float(point[k]))
+            for k, m in enumerate(todo.tolist()):
+                cache[m] = (replicates[:, k], float(point[k]))
 
     def values(self, masks: np.ndarray) -> np.ndarray:
         masks = np.asarray(masks, dtype=np.int64)
         self._fill(masks)
-        return np.stack([self._cache[int(m)][0] for m in masks], axis=1)
+        return np.stack([self._cache[m][0] for m in masks.tolist()], axis=1)
 
     def point(self, masks: np.ndarray) -> np.ndarray:
         masks = np.asarray(masks, dtype=np.int64)
         self._fill(masks)
-        return np.array([self._cache[int(m)][1] for m in masks])
+        return np.array([self._cache[m][1] for m in masks.tolist()])
 
     @abstractmethod
     def _evaluate(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -586,12 +589,8 @@ def _kadd_sampled(game, m, left, sampled, mass, exact_masks, exact_w, rng, v_emp
         head = np.linalg.lstsq(lhs, rhs, rcond=None)[0]
     values = _kadd_values(head, m, v_full - v_empty)
     score = A_s * (y_s - A_s @ head)[:, None]  # each sampled coalition's term of the normal equations
-    spread = np.zeros_like(lhs)
-    for a, k in enumerate(kinds):
-        rows = score[kind == a]
-        if rows.shape[0] > 1:
-            finite = 1.0 - rows.shape[0] / comb(m, int(k))  # sampling without replacement
-            spread += (w[a] * rows.shape[0]) ** 2 * finite * np.cov(rows, rowvar=False) / rows.shape[0]
+    finite = 1.0 - per_size / np.array([comb(m, int(k)) for k in kinds])  # sampling without replacement
+    spread = _stratified_spread(score, kind, w, finite)
     to_values = _kadd_jacobian(m)  # φ = T·head + const
     try:
         sandwich = np.linalg.inv(lhs)
@@ -602,15 +601,33 @@ def _kadd_sampled(game, m, left, sampled, mass, exact_masks, exact_w, rng, v_emp
     return values, np.sqrt(np.clip(np.diag(cov), 0.0, None)), dof
 
 
+def _stratified_spread(score: np.ndarray, stratum: np.ndarray, weight: np.ndarray, finite: np.ndarray) -> np.ndarray:
+    """``Σ_h (w_h n_h)² f_h cov_h / n_h``: the covariance of a stratified weighted sum of the rows of
+    ``score`` (n, P), stratum ``h`` holding ``n_h`` rows each weighted ``w_h``, with finite-population
+    factor ``f_h`` and ``cov_h`` its rows' sample covariance (a stratum of one row adds nothing). One
+    product of the rows centred per stratum, each scaled by the square root of its stratum's factor."""
+    H = weight.size
+    onehot = (stratum[:, None] == np.arange(H)).astype(np.float64)  # (n, H)
+    n_h = onehot.sum(axis=0)
+    factor = np.where(n_h > 1, (weight * n_h) ** 2 * finite / (n_h * np.maximum(n_h - 1, 1)), 0.0)
+    centred = (score - (onehot.T @ score / np.maximum(n_h, 1)[:, None])[stratum]) * np.sqrt(factor)[stratum][:, None]
+    return centred.T @ centred
+
+
+@functools.lru_cache(maxsize=256)
 def _masks_of_size(m: int, k: int) -> np.ndarray:
-    """Every coalition of ``k`` of ``m`` players as a bitmask, in increasing order."""
+    """Every coalition of ``k`` of ``m`` players as a bitmask, in increasing order (read-only, cached)."""
     if m <= 14:  # 2^m × m bits at most 1.8 MB
         every = np.arange(1 << m, dtype=np.int64)
         count = ((every[:, None] >> np.arange(m)) & 1).sum(axis=1)
-        return every[count == k]
-    return np.sort(np.fromiter(_combinations_masks(m, k), dtype=np.int64))
+        out = every[count == k]
+    else:
+        out = np.sort(np.fromiter(_combinations_masks(m, k), dtype=np.int64))
+    out.flags.writeable = False
+    return out
 
 
+@functools.lru_cache(maxsize=64)
 def _kadd_shapley_map(m: int) -> np.ndarray:
     """``S`` (m, m + m(m−1)/2) with ``φ = S·coef`` for a 2-additive game's coefficients (the ``a_i``,
     then the ``c_ij`` for i < j): ``φ_i = a_i + ½ Σ_j c_ij``."""
@@ -618,14 +635,19 @@ def _kadd_shapley_map(m: int) -> np.ndarray:
     incidence = np.zeros((m, first.size))
     incidence[first, np.arange(first.size)] = 0.5
     incidence[second, np.arange(first.size)] = 0.5
-    return np.hstack([np.eye(m), incidence])
+    out = np.hstack([np.eye(m), incidence])
+    out.flags.writeable = False
+    return out
 
 
+@functools.lru_cache(maxsize=64)
 def _kadd_jacobian(m: int) -> np.ndarray:
     """``T`` (m, P) with ``φ = T·head + const``: the free coefficients ``head``, the last pair's
     coefficient being the total minus their sum (:func:`_kadd_values`)."""
     full = _kadd_shapley_map(m)
-    return full[:, :-1] - full[:, [-1]]
+    out = full[:, :-1] - full[:, [-1]]
+    out.flags.writeable = False
+    return out
 
 
 def _kadd_design(z: np.ndarray, v: np.ndarray, m: int, v_empty: float, v_full: float) -> tuple[np.ndarray, np.ndarray]:
