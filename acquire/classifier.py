@@ -37,7 +37,8 @@ class AcquireClassifier(ClassifierMixin, BaseEstimator):
         The features (types, costs, levels) and target; None: built from ``X`` and ``y`` (see module).
     predictor : {"auto", "copula", "xgboost", "bayes"}, default="auto"
         As ``acquire fit --predictor``: "auto" chooses among the copula classifier and masked XGBoost
-        by cross-validated log loss over random missingness (:mod:`acquire.selection`).
+        by cross-validated log loss over the states a greedy acquisition policy creates
+        (:mod:`acquire.selection`).
     predictor_params : dict or None
         Passed to the predictor (e.g. ``{"n_estimators": 100}``); a setting only XGBoost takes keeps
         "auto" to XGBoost.

@@ -132,7 +132,8 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "auto", seed:
     """Fit the conditional model and the predictor on ``frame``; report held-out calibration.
 
     ``predictor="auto"`` chooses among the candidates of :mod:`acquire.selection` by cross-validated
-    log loss over random missingness (the table is kept in ``Model.metrics["selection"]``). When the
+    log loss over the states acquisition creates (each held-out case at every step of a greedy policy's
+    order; the table, with random missingness levels too, is kept in ``Model.metrics["selection"]``). When the
     chosen model is no better than predicting the prevalence, an :class:`AcquireWarning` says so;
     with ``strict=True`` it is an :class:`AcquireError` instead and nothing is fitted further.
 
@@ -174,7 +175,7 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "auto", seed:
         from acquire.selection import select_predictor
 
         selection = select_predictor(X, y, kind=kind, n_classes=n_classes, units=units, discrete=discrete, seed=seed,
-                                     monotone=monotone, fixed=params, progress=progress)
+                                     monotone=monotone, fixed=params, progress=progress, spec=spec)
         metrics["selection"] = selection.to_dict()
         predictor, params = selection.chosen.predictor, dict(selection.chosen.params)
         if not selection.beats_prevalence:

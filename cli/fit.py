@@ -17,7 +17,8 @@ from acquire.predictors.bayesian import ConvergenceWarning
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="The spec (YAML/JSON) for --data.")
 @click.option("--predictor", default="auto", show_default=True, type=click.Choice(["auto", *PREDICTORS]),
               help="Predictor of the outcome. auto: the candidate (copula classifier, XGBoost at depths 1, 2, 4) "
-                   "with the least cross-validated log loss over random missingness; or name one: gradient-boosted "
+                   "with the least cross-validated log loss on the states a greedy acquisition policy creates (each "
+                   "held-out case at every step of its order); or name one: gradient-boosted "
                    "trees, the copula classifier, a Bayesian GLM (PyMC).")
 @click.option("--strict", is_flag=True, help="Refuse (exit 2) when the model is no better than predicting the prevalence.")
 @click.option("--inference", type=click.Choice(["nuts", "advi"]), default="nuts", show_default=True,
@@ -69,7 +70,11 @@ def fit(dataset, data, spec_path, predictor, strict, inference, draws, tune, out
     if selection:
         keys = [k for k in ("log_loss", "brier", "brier_multiclass", "auroc", "nll", "rmse") if k in selection["table"][0]]
         click.echo(f"predictor chosen by {selection['protocol']} (least mean {selection['score']}; * = chosen):")
-        click.echo(table([[("* " if r["chosen"] else "  ") + r["candidate"], f"{r['missing_fraction']:.0%}"]
+        def states(r: dict) -> str:
+            hidden = f"{r['missing_fraction']:.0%}"
+            return f"greedy order ({hidden} hidden)" if r.get("curriculum") == "greedy order" else hidden
+
+        click.echo(table([[("* " if r["chosen"] else "  ") + r["candidate"], states(r)]
                           + [r[k] for k in keys] for r in selection["table"]], ["candidate", "missing"] + keys))
     diagnostics = getattr(model.predictor, "diagnostics_", None)
     if diagnostics:

@@ -8,7 +8,7 @@ import acquire
 from acquire import load_spec
 from acquire.estimators.exact_batch import ndtri
 from acquire.estimators.trees import active_paths, single_feature_grid
-from acquire.estimators.value import eig_gaussian_weighted, eig_weighted, evsi_weighted
+from acquire.estimators.value import eig_weighted, evsi_weighted
 from acquire.engine.exact_tree import ExactTreeValue
 
 

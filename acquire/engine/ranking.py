@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from acquire.engine.estimator import CANDIDATE_KINDS, ValueEstimate, ValueEstimator, t_quantile
+from acquire.engine.estimator import CANDIDATE_KINDS, ValueEstimate, ValueEstimator
 from acquire.engine.class_gaussian import ClassGaussianEstimator
 from acquire.engine.exact_tree import ExactTreeEstimator
 from acquire.engine.monte_carlo import MonteCarloEstimator
