@@ -135,3 +135,17 @@ def test_outcome_counts_kernel_against_numpy():
             want[i, t // N, levels[0] * 3 + levels[1]] += 1
     np.testing.assert_array_equal(got, want)
     assert got.sum() == 3 * R * N
+
+
+def test_forward_solve_matches_scipy():
+    from scipy.linalg import solve_triangular
+
+    from acquire.estimators.conditioning import forward_solve
+
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(6, 6))
+    L = np.linalg.cholesky(a @ a.T + np.eye(6))
+    B = rng.normal(size=(6, 3))
+    np.testing.assert_allclose(forward_solve(L, B), solve_triangular(L, B, lower=True), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(forward_solve(L + np.triu(np.ones((6, 6)), 1), B), forward_solve(L, B))  # lower only
+    assert forward_solve(np.zeros((0, 0)), np.zeros((0, 2))).shape == (0, 2)

@@ -19,6 +19,7 @@ import math
 import numba
 import numpy as np
 
+from acquire.estimators.conditioning import forward_solve
 from acquire.estimators.value import eig_weighted, evsi_weighted
 
 __all__ = ["class_score_conditionals", "gauss_legendre_table", "mixture_rule", "single_test_value", "single_test_values"]
@@ -145,20 +146,6 @@ def single_test_values(w: np.ndarray, m: np.ndarray, s: np.ndarray, columns: np.
 
 
 @numba.njit(cache=True)
-def _forward_solve(L: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """``L⁻¹ B`` for lower-triangular ``L`` (o, o) and ``B`` (o, r), by forward substitution."""
-    o, r = B.shape
-    X = np.empty((o, r))
-    for c in range(r):
-        for i in range(o):
-            acc = B[i, c]
-            for k in range(i):
-                acc -= L[i, k] * X[k, c]
-            X[i, c] = acc / L[i, i]
-    return X
-
-
-@numba.njit(cache=True)
 def class_score_conditionals(z: np.ndarray, means: np.ndarray, covs: np.ndarray,
                              log_priors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(w (K,), m (K, p), s (K, p))`` for one row of scores ``z`` (p,), NaN where missing:
@@ -201,8 +188,8 @@ def class_score_conditionals(z: np.ndarray, means: np.ndarray, covs: np.ndarray,
         A, r = np.zeros((0, mis.size)), np.zeros((0, 1))
         if n_obs > 0:
             L = np.linalg.cholesky(S_oo)
-            A = _forward_solve(L, S_oM)
-            r = _forward_solve(L, d)
+            A = forward_solve(L, S_oM)
+            r = forward_solve(L, d)
             for a in range(n_obs):
                 logdet += math.log(L[a, a])
                 quad += r[a, 0] * r[a, 0]

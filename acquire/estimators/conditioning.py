@@ -30,6 +30,21 @@ def _cholesky_in_place(a: np.ndarray) -> bool:
 
 
 @numba.njit(cache=True)
+def forward_solve(L: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``L⁻¹ B`` for lower-triangular ``L`` (o, o) (only its lower triangle is read) and ``B`` (o, r):
+    ``X[i] = (B[i] − Σ_{k<i} L[i, k] X[k]) / L[i, i]``, forward substitution."""
+    o, r = B.shape
+    X = np.empty((o, r))
+    for c in range(r):
+        for i in range(o):
+            acc = B[i, c]
+            for k in range(i):
+                acc -= L[i, k] * X[k, c]
+            X[i, c] = acc / L[i, i]
+    return X
+
+
+@numba.njit(cache=True)
 def conditional_factors(corr: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every row of latent points ``Z`` (n, p; NaN = missing) under ``z ~ N(0, corr)``: the
     missing indices, the conditional mean and the lower Cholesky factor of ``z_M | z_o``.
@@ -66,20 +81,15 @@ def conditional_factors(corr: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np
                 for b in range(n_o):
                     c[a, b] = corr[obs[a], obs[b]]
             _cholesky_in_place(c)  # a correlation block of observed features: positive definite
-            # A = C⁻¹ Σ_oM (forward solve), then μ = Aᵀ C⁻¹ z_o and Σ_M|o = Σ_MM − AᵀA
-            A = np.empty((n_o, n_m))
-            for b in range(n_m):
-                for a in range(n_o):
-                    t = corr[obs[a], mis[b]]
-                    for k in range(a):
-                        t -= c[a, k] * A[k, b]
-                    A[a, b] = t / c[a, a]
-            w = np.empty(n_o)  # C⁻¹ z_o
+            # A = C⁻¹ Σ_oM and w = C⁻¹ z_o (forward solves), then μ = Aᵀ w and Σ_M|o = Σ_MM − AᵀA
+            s_om = np.empty((n_o, n_m))
+            z_o = np.empty((n_o, 1))
             for a in range(n_o):
-                t = Z[i, obs[a]]
-                for k in range(a):
-                    t -= c[a, k] * w[k]
-                w[a] = t / c[a, a]
+                z_o[a, 0] = Z[i, obs[a]]
+                for b in range(n_m):
+                    s_om[a, b] = corr[obs[a], mis[b]]
+            A = forward_solve(c, s_om)
+            w = forward_solve(c, z_o)[:, 0]
             for b in range(n_m):
                 t = 0.0
                 for a in range(n_o):
