@@ -7,7 +7,8 @@ The conditional model gives each interval's probability exactly, so
     V(j | x_o) = value_kernel(w_k = P(x_j ∈ interval k | x_o), p_k = p(y | x_o, x_j ∈ interval k))
 
 with no Monte Carlo error (``se = 0``). All of it runs in one numba call per batch of cases
-(:func:`acquire.estimators.exact_batch.exact_values_batch`).
+(:func:`acquire.estimators.exact_batch.exact_values_batch`; ``exact_gaussian_batch`` for a continuous
+target).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import numpy as np
 
 from acquire.engine.estimator import ValueContext, ValueEstimate, ValueEstimator, open_columns
 from acquire.estimators.exact_batch import (LINK_GAUSSIAN, LINK_SIGMOID, LINK_SOFTMAX, OBJ_EIG, OBJ_EVSI,
-                                            exact_values_batch, exact_values_serial)
+                                            exact_gaussian_batch, exact_gaussian_serial, exact_values_batch,
+                                            exact_values_serial)
 
 __all__ = ["ExactTreeEstimator", "ExactTreeValue"]
 
@@ -48,7 +50,10 @@ class ExactTreeValue:
         X = np.ascontiguousarray(X, dtype=np.float64)
         mask = np.isnan(X) if candidates is None else np.ascontiguousarray(candidates, dtype=np.bool_) & np.isnan(X)
         c = self.conditional
-        kernel = exact_values_serial if len(X) < 64 else exact_values_batch  # threads pay off on batches
+        if self.link == LINK_GAUSSIAN:
+            kernel = exact_gaussian_serial if len(X) < 64 else exact_gaussian_batch  # threads pay off on batches
+        else:
+            kernel = exact_values_serial if len(X) < 64 else exact_values_batch
         out, self.n_intervals_, self.quadrature_error_ = kernel(
             X, mask, *self.trees.kernel_args(), self.link, self.objective_code, self.utility,
             c["corr"], c["values"], c["u"], c["n_knots"], c["discrete"])

@@ -17,10 +17,11 @@ import math
 import numba
 import numpy as np
 
+from acquire.estimators.conditioning import forward_solve
 from acquire.estimators.trees import active_paths, single_feature_grid
 from acquire.estimators.value import eig_gaussian_mixture, eig_weighted, evsi_weighted
 
-__all__ = ["exact_values_batch", "exact_values_serial", "ndtri", "LINK_SIGMOID", "LINK_SOFTMAX", "LINK_GAUSSIAN", "OBJ_EIG", "OBJ_EVSI"]
+__all__ = ["exact_gaussian_batch", "exact_gaussian_serial", "exact_values_batch", "exact_values_serial", "ndtri", "LINK_SIGMOID", "LINK_SOFTMAX", "LINK_GAUSSIAN", "OBJ_EIG", "OBJ_EVSI"]
 
 LINK_SIGMOID, LINK_SOFTMAX, LINK_GAUSSIAN = 0, 1, 2
 OBJ_EIG, OBJ_EVSI = 0, 1
@@ -159,40 +160,35 @@ def _latent_conditional(x, corr, values, u, n_knots, discrete):
         for b in range(n_obs):
             s_oo[a, b] = corr[obs[a], obs[b]]
     chol = np.linalg.cholesky(s_oo)
-    # L y = z  (forward substitution)
-    y = np.empty(n_obs)
+    y = forward_solve(chol, z.reshape(n_obs, 1))  # L y = z
+    s_oj = np.empty((n_obs, p))
     for a in range(n_obs):
-        s = z[a]
-        for b in range(a):
-            s -= chol[a, b] * y[b]
-        y[a] = s / chol[a, a]
-    col = np.empty(n_obs)
+        for j in range(p):
+            s_oj[a, j] = corr[obs[a], j]
+    cols = forward_solve(chol, s_oj)  # L c_j = Σ_o,j, every column j at once
     for j in range(p):
         if not np.isnan(x[j]):
             sd[j] = 0.0
             continue
-        for a in range(n_obs):  # L c = Σ_o,j
-            s = corr[obs[a], j]
-            for b in range(a):
-                s -= chol[a, b] * col[b]
-            col[a] = s / chol[a, a]
         m = 0.0
         v = 1.0
         for a in range(n_obs):
-            m += col[a] * y[a]
-            v -= col[a] * col[a]
+            m += cols[a, j] * y[a, 0]
+            v -= cols[a, j] * cols[a, j]
         mu[j] = m
         sd[j] = math.sqrt(max(v, 1e-12))
     return mu, sd
 
 
 @numba.njit(cache=True)
-def _value_one_case(x, candidate, left, right, feature, threshold, default_left, value, tree_start, tree_group,
-                    base_margin, link, objective, U, corr, values, u, n_knots, discrete, out, n_intervals, err):
+def _case_state(x, left, right, feature, threshold, default_left, value, tree_start, tree_group, base_margin, link,
+                corr, values, u, n_knots, discrete):
+    """What every candidate of case ``x`` shares: each tree's active-path tests and leaf
+    (:func:`active_paths`), the class weights of the copulas (the current prediction; one copula:
+    weight 1) and each copula's latent conditional mean and sd of every feature."""
     C = corr.shape[0]
     p = x.size
     tests, leaf_value = active_paths(x, p, left, right, feature, threshold, default_left, value, tree_start, tree_group)
-    # current class probabilities weight the class copulas (one copula: weight 1)
     weights = np.ones(C)
     if C > 1:
         now = base_margin.copy()
@@ -207,76 +203,128 @@ def _value_one_case(x, candidate, left, right, feature, threshold, default_left,
         mu, sd = _latent_conditional(x, corr[c], values[c], u[c], n_knots[c], discrete[c])
         mus[c] = mu
         sds[c] = sd
-    for j in range(p):
+    return tests, leaf_value, weights, mus, sds
+
+
+@numba.njit(cache=True, inline="always")  # inlined: a call per candidate costs 10 % of a case
+def _intervals(x, j, tests, leaf_value, weights, mus, sds, left, right, feature, threshold, default_left, value,
+               tree_start, tree_group, base_margin, values, u, n_knots, discrete):
+    """Candidate ``j``'s intervals: their masses ``w`` (K+1,) (the formula in the module docstring) and
+    the ensemble's margins on each (K+1, G)."""
+    breaks, margins = single_feature_grid(x, j, np.ascontiguousarray(tests[:, j]), leaf_value, left, right, feature,
+                                          threshold, default_left, value, tree_start, tree_group, base_margin)
+    K = breaks.size
+    w = np.zeros(K + 1)
+    for c in range(weights.size):
+        prev = 0.0
+        for k in range(K + 1):
+            if k < K:
+                q = _cdf_strict(breaks[k], values[c, j], u[c, j], n_knots[c, j], discrete[c, j])
+                if q <= 0.0:
+                    below = 0.0
+                elif q >= 1.0:
+                    below = 1.0
+                else:
+                    below = _ndtr((ndtri(q) - mus[c, j]) / sds[c, j])
+            else:
+                below = 1.0
+            w[k] += weights[c] * (below - prev)
+            prev = below
+    return w, margins
+
+
+@numba.njit(cache=True)
+def _classes_one_case(x, candidate, left, right, feature, threshold, default_left, value, tree_start, tree_group,
+                      base_margin, link, objective, U, corr, values, u, n_knots, discrete, out):
+    """A class target's exact EIG (or EVSI) of every candidate of case ``x`` into ``out``; returns the
+    intervals valued."""
+    tests, leaf_value, weights, mus, sds = _case_state(x, left, right, feature, threshold, default_left, value,
+                                                       tree_start, tree_group, base_margin, link, corr, values, u,
+                                                       n_knots, discrete)
+    n_intervals = 0
+    for j in range(x.size):
         if not candidate[j] or not np.isnan(x[j]):
             continue
-        breaks, margins = single_feature_grid(x, j, np.ascontiguousarray(tests[:, j]), leaf_value, left, right,
-                                              feature, threshold, default_left, value, tree_start, tree_group,
-                                              base_margin)
-        K = breaks.size
-        w = np.zeros(K + 1)
-        for c in range(C):
-            prev = 0.0
-            for k in range(K + 1):
-                if k < K:
-                    q = _cdf_strict(breaks[k], values[c, j], u[c, j], n_knots[c, j], discrete[c, j])
-                    if q <= 0.0:
-                        below = 0.0
-                    elif q >= 1.0:
-                        below = 1.0
-                    else:
-                        below = _ndtr((ndtri(q) - mus[c, j]) / sds[c, j])
-                else:
-                    below = 1.0
-                w[k] += weights[c] * (below - prev)
-                prev = below
+        w, margins = _intervals(x, j, tests, leaf_value, weights, mus, sds, left, right, feature, threshold,
+                                default_left, value, tree_start, tree_group, base_margin, values, u, n_knots, discrete)
         dist = _link(margins, link)
-        if link == LINK_GAUSSIAN:  # the predictive mixture's entropy by quadrature (rule doubled to 1e-6)
-            out[j], err[j] = eig_gaussian_mixture(w, np.ascontiguousarray(dist[:, 0]), np.ascontiguousarray(dist[:, 1]),
-                                                  1e-6)
-        elif objective == OBJ_EVSI:
-            out[j] = evsi_weighted(w, dist, U)
-        else:
-            out[j] = eig_weighted(w, dist)
-        n_intervals[0] += K + 1
+        out[j] = evsi_weighted(w, dist, U) if objective == OBJ_EVSI else eig_weighted(w, dist)
+        n_intervals += w.size
+    return n_intervals
 
+
+@numba.njit(cache=True)
+def _gaussian_one_case(x, candidate, left, right, feature, threshold, default_left, value, tree_start, tree_group,
+                       base_margin, corr, values, u, n_knots, discrete, out, err):
+    """A continuous target's EIG of every candidate of case ``x`` into ``out``: the predictive mixture's
+    entropy by quadrature, rule doubled until two agree to 1e-6 relative, its last change into ``err``;
+    returns the intervals valued."""
+    tests, leaf_value, weights, mus, sds = _case_state(x, left, right, feature, threshold, default_left, value,
+                                                       tree_start, tree_group, base_margin, LINK_GAUSSIAN, corr,
+                                                       values, u, n_knots, discrete)
+    n_intervals = 0
+    for j in range(x.size):
+        if not candidate[j] or not np.isnan(x[j]):
+            continue
+        w, margins = _intervals(x, j, tests, leaf_value, weights, mus, sds, left, right, feature, threshold,
+                                default_left, value, tree_start, tree_group, base_margin, values, u, n_knots, discrete)
+        dist = _link(margins, LINK_GAUSSIAN)
+        out[j], err[j] = eig_gaussian_mixture(w, np.ascontiguousarray(dist[:, 0]), np.ascontiguousarray(dist[:, 1]),
+                                              1e-6)
+        n_intervals += w.size
+    return n_intervals
+
+
+# Four entry points, each compiled only when used: a class target never compiles the mixture quadrature
+# (about 2.5 s of a cold compile), one case never compiles the threaded loop. Same arguments, same
+# returns: values (n, p; NaN where not asked), intervals valued per case (n,) and the quadrature's last
+# change per value (n, p; 0 for a class target). (Four functions, not one compiled four ways: numba's
+# on-disk cache keys on the function and its argument types, not on a flag's value.)
 
 @numba.njit(cache=True, parallel=True)
 def exact_values_batch(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
                        base_margin, link, objective, U, corr, values, u, n_knots, discrete):
-    """Exact values (n, p) of every candidate feature (NaN elsewhere), intervals valued per case (n,) and
-    the quadrature's last change per value (n, p; 0 except for a continuous target's EIG).
-
-    ``candidates`` (n, p) marks which missing features to value for each case. Parallel over cases.
-    """
-    n, p = X.shape
-    out = np.full((n, p), np.nan)
-    err = np.zeros((n, p))
-    counts = np.zeros(n, dtype=np.int64)
-    for i in numba.prange(n):
-        tally = np.zeros(1, dtype=np.int64)
-        _value_one_case(X[i], candidates[i], left, right, feature, threshold, default_left, value, tree_start,
-                        tree_group, base_margin, link, objective, U, corr, values, u, n_knots, discrete, out[i], tally,
-                        err[i])
-        counts[i] = tally[0]
+    """A class target's exact values of every candidate feature (``candidates`` (n, p) marks them),
+    parallel over cases."""
+    out, counts, err = np.full(X.shape, np.nan), np.zeros(X.shape[0], dtype=np.int64), np.zeros(X.shape)
+    for i in numba.prange(X.shape[0]):
+        counts[i] = _classes_one_case(X[i], candidates[i], left, right, feature, threshold, default_left, value,
+                                      tree_start, tree_group, base_margin, link, objective, U, corr, values, u,
+                                      n_knots, discrete, out[i])
     return out, counts, err
 
 
 @numba.njit(cache=True)
 def exact_values_serial(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
                         base_margin, link, objective, U, corr, values, u, n_knots, discrete):
-    """:func:`exact_values_batch` on one thread: compiles much faster, and serves single cases (the CLI).
+    """:func:`exact_values_batch` on one thread: compiles much faster, and serves single cases (the CLI)."""
+    out, counts, err = np.full(X.shape, np.nan), np.zeros(X.shape[0], dtype=np.int64), np.zeros(X.shape)
+    for i in range(X.shape[0]):
+        counts[i] = _classes_one_case(X[i], candidates[i], left, right, feature, threshold, default_left, value,
+                                      tree_start, tree_group, base_margin, link, objective, U, corr, values, u,
+                                      n_knots, discrete, out[i])
+    return out, counts, err
 
-    (Two functions, not one compiled twice: numba's on-disk cache would hand both the same code.)
-    """
-    n, p = X.shape
-    out = np.full((n, p), np.nan)
-    err = np.zeros((n, p))
-    counts = np.zeros(n, dtype=np.int64)
-    for i in range(n):
-        tally = np.zeros(1, dtype=np.int64)
-        _value_one_case(X[i], candidates[i], left, right, feature, threshold, default_left, value, tree_start,
-                        tree_group, base_margin, link, objective, U, corr, values, u, n_knots, discrete, out[i], tally,
-                        err[i])
-        counts[i] = tally[0]
+
+@numba.njit(cache=True, parallel=True)
+def exact_gaussian_batch(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
+                         base_margin, link, objective, U, corr, values, u, n_knots, discrete):
+    """:func:`exact_values_batch` for a continuous target (``link``, ``objective`` and ``U`` unused)."""
+    out, counts, err = np.full(X.shape, np.nan), np.zeros(X.shape[0], dtype=np.int64), np.zeros(X.shape)
+    for i in numba.prange(X.shape[0]):
+        counts[i] = _gaussian_one_case(X[i], candidates[i], left, right, feature, threshold, default_left, value,
+                                       tree_start, tree_group, base_margin, corr, values, u, n_knots, discrete, out[i],
+                                       err[i])
+    return out, counts, err
+
+
+@numba.njit(cache=True)
+def exact_gaussian_serial(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
+                          base_margin, link, objective, U, corr, values, u, n_knots, discrete):
+    """:func:`exact_gaussian_batch` on one thread."""
+    out, counts, err = np.full(X.shape, np.nan), np.zeros(X.shape[0], dtype=np.int64), np.zeros(X.shape)
+    for i in range(X.shape[0]):
+        counts[i] = _gaussian_one_case(X[i], candidates[i], left, right, feature, threshold, default_left, value,
+                                       tree_start, tree_group, base_margin, corr, values, u, n_knots, discrete, out[i],
+                                       err[i])
     return out, counts, err

@@ -136,8 +136,15 @@ def single_feature_grid(x, j, affected, leaf_value, left, right, feature, thresh
         if np.isfinite(hi_p[p]):
             raw[n_b] = hi_p[p]
             n_b += 1
-    breaks = np.unique(raw[:n_b])
-    K = breaks.size
+    # the distinct breakpoints, sorted (numba's np.unique builds Python lists: 3x slower here)
+    raw = raw[:n_b]
+    raw.sort()
+    K = 0
+    for i in range(n_b):
+        if K == 0 or raw[i] != raw[K - 1]:
+            raw[K] = raw[i]
+            K += 1
+    breaks = raw[:K].copy()
     diff = np.zeros((K + 2, G))
     for p in range(n_p):
         a = 0 if not np.isfinite(lo_p[p]) else np.searchsorted(breaks, lo_p[p]) + 1
