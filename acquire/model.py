@@ -23,10 +23,10 @@ import acquire._json as strict_json
 from acquire._io import atomic_directory, sha256_file
 from acquire._typing import PathLike
 from acquire._version import __version__
-from acquire.conditional import ClassConditionalCopula, GaussianCopula, conditional_from_dict
+from acquire.conditional import conditional_for, conditional_from_dict
 from acquire.metrics import baseline_models, baseline_warnings, missingness_report
 from acquire.exceptions import AcquireError, AcquireWarning, DataError, ModelError
-from acquire.predictors import PREDICTORS, BayesianPredictor, Predictor
+from acquire.predictors import PREDICTORS, Predictor
 from acquire.spec import Spec, load_spec
 from acquire.engine import ValueOfInformation
 
@@ -222,15 +222,7 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "auto", seed:
             if strict:
                 _refuse_below_prevalence(metrics["by_missingness"], predictor)
     fitted = make(**params).fit(X, y, kind=kind, n_classes=n_classes, mask_units=units, discrete=discrete)
-    conditional: GaussianCopula | ClassConditionalCopula
-    if hasattr(fitted, "conditional_model"):
-        conditional = fitted.conditional_model()  # the classifier's own model of the features: values stay coherent
-    elif isinstance(fitted, BayesianPredictor):
-        conditional = fitted.copula_  # a Bayesian GLM integrates missing features with its own copula: stay coherent
-    elif kind == "continuous":
-        conditional = GaussianCopula().fit(X, discrete)
-    else:
-        conditional = ClassConditionalCopula().fit(X, discrete, y, n_classes)
+    conditional = conditional_for(fitted, X, y, discrete)  # its own when it has one: values stay coherent
     return Model(spec, fitted, conditional, metrics, training_rows=np.unique(row_fingerprints(X, y)))
 
 

@@ -232,18 +232,13 @@ def greedy_states(reference: Any, spec: Any, X_train: np.ndarray, y_train: np.nd
     is ordered, gives nothing and is not offered again. Each case gives one state per step, 0 … d
     tests observed in the order bought (at most :data:`CURRICULUM_CASES` cases, a seeded sample).
     """
-    from acquire.conditional import ClassConditionalCopula, GaussianCopula
+    from acquire.conditional import conditional_for
     from acquire.engine import ValueOfInformation
 
     if len(X_test) > CURRICULUM_CASES:
         keep = np.sort(np.random.default_rng(seed).choice(len(X_test), CURRICULUM_CASES, replace=False))
         X_test, y_test = X_test[keep], y_test[keep]
-    if hasattr(reference, "conditional_model"):
-        conditional = reference.conditional_model()
-    elif reference.kind_ == "continuous":
-        conditional = GaussianCopula().fit(X_train, list(discrete))
-    else:
-        conditional = ClassConditionalCopula().fit(X_train, list(discrete), y_train, reference.n_classes_)
+    conditional = conditional_for(reference, X_train, y_train, discrete)
     ranker = ValueOfInformation(predictor=reference, conditional=conditional, spec=spec, exchange_rate=0.0,
                                 include_groups=False, n_draws=64, seed=seed)
     n = len(X_test)
