@@ -100,7 +100,7 @@ class XGBoostPredictor(Predictor):
             seed = self.seed if b == 0 else int(rng.integers(2**31 - 1))
             bags.append(xgb.train(self._params(objective, n_classes, seed=seed),
                                   xgb.DMatrix(X_aug, label=y_aug, missing=np.nan), self.n_estimators))
-            if b == 0:
+            if b == 0 and kind == "continuous":  # the variance model's input: kept only when it is needed
                 first = (X_aug, rng)
         self.booster_ = bags[0] if len(bags) == 1 else average_boosters(bags)
         self.variance_booster_ = None
