@@ -7,7 +7,8 @@ import pytest
 import acquire
 from acquire import load_spec
 from acquire.estimators.exact_batch import ndtri
-from acquire.estimators.trees import active_paths, single_feature_grid
+from acquire.estimators.exact_batch import threshold_latents
+from acquire.estimators.trees import active_paths, single_feature_grid, single_feature_steps, threshold_ranks
 from acquire.estimators.value import eig_weighted, evsi_weighted
 from acquire.engine.exact_tree import ExactTreeValue
 
@@ -119,6 +120,55 @@ def test_grid_equals_enumeration_over_interval_points(model):
             # and at the breakpoints themselves (x = b goes right: interval k+1)
             rows[: breaks.size, j] = breaks
             np.testing.assert_allclose(margins[1:], t.margins(rows[: breaks.size]), rtol=1e-12, atol=1e-12)
+
+
+def test_rank_steps_equal_the_float_grid_and_leave_the_workspace_clean(model):
+    """The hot kernel's grid (threshold ranks, a difference array over every rank) against the readable
+    one (float breakpoints, sorted per case): the same breakpoints and bitwise the same margins."""
+    t = model.predictor.tree_arrays()
+    node_rank, thresholds, n_thresholds = threshold_ranks(t.left, t.feature, t.threshold, 4)
+    split = t.left >= 0
+    np.testing.assert_array_equal(thresholds[t.feature[split], node_rank[split]], t.threshold[split].astype(np.float64))
+    assert np.all(node_rank[~split] == -1)
+    M = thresholds.shape[1]
+    diff, used = np.zeros((M + 2, t.n_groups)), np.zeros(M, dtype=np.bool_)
+    longest = int(np.diff(t.tree_start).max()) + 1
+    stacks = [np.empty(longest, dtype=np.int64) for _ in range(3)]
+    rng = np.random.default_rng(3)
+    cases = [np.array([np.nan, 0.3, np.nan, 2.0]), np.full(4, np.nan)]
+    for _ in range(20):
+        x = rng.normal(size=4)
+        x[3] = rng.integers(0, 4)
+        x[rng.uniform(size=4) < 0.5] = np.nan
+        cases.append(x)
+    for x in cases:
+        tests, leaves = active_paths(x, 4, t.left, t.right, t.feature, t.threshold, t.default_left, t.value,
+                                     t.tree_start, t.tree_group)
+        for j in np.flatnonzero(np.isnan(x)):
+            breaks, margins = single_feature_grid(x, j, np.ascontiguousarray(tests[:, j]), leaves, *t.kernel_args())
+            ranks, steps = single_feature_steps(x, j, tests, leaves, *t.kernel_args(), node_rank, n_thresholds[j],
+                                                diff, used, *stacks)
+            np.testing.assert_array_equal(thresholds[j, ranks], breaks)
+            np.testing.assert_array_equal(steps, margins)
+            assert not diff.any() and not used.any()  # the workspace is handed back clean
+
+
+def test_threshold_latents_are_the_copulas_latent_values_at_each_threshold(model):
+    """``z[c, j, r] = Φ⁻¹(F_c(b⁻))`` against SciPy and the conditional model's own marginals."""
+    from scipy.special import ndtri as scipy_ndtri
+
+    t = model.predictor.tree_arrays()
+    _, thresholds, n_thresholds = threshold_ranks(t.left, t.feature, t.threshold, 4)
+    c = model.conditional.packed()
+    z = threshold_latents(thresholds, n_thresholds, c["values"], c["u"], c["n_knots"], c["discrete"])
+    copulas = getattr(model.conditional, "components_", [model.conditional])
+    assert z.shape[0] == len(copulas) and n_thresholds.sum() > 10
+    for k, copula in enumerate(copulas):
+        for j in range(4):
+            b = thresholds[j, : n_thresholds[j]]
+            with np.errstate(divide="ignore"):
+                ref = scipy_ndtri(np.clip(copula.marginals_[j].cdf(b, strict=True), 0.0, 1.0))
+            np.testing.assert_allclose(z[k, j, : b.size], ref, rtol=1e-12, atol=1e-12)
 
 
 def test_exact_kernel_equals_reference(model):

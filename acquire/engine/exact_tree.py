@@ -20,7 +20,8 @@ import numpy as np
 from acquire.engine.estimator import ValueContext, ValueEstimate, ValueEstimator, open_columns
 from acquire.estimators.exact_batch import (LINK_GAUSSIAN, LINK_SIGMOID, LINK_SOFTMAX, OBJ_EIG, OBJ_EVSI,
                                             exact_gaussian_batch, exact_gaussian_serial, exact_values_batch,
-                                            exact_values_serial)
+                                            exact_values_serial, threshold_latents)
+from acquire.estimators.trees import threshold_ranks
 
 __all__ = ["ExactTreeEstimator", "ExactTreeValue"]
 
@@ -44,6 +45,12 @@ class ExactTreeValue:
         self.objective_code = OBJ_EVSI if objective == "evsi" else OBJ_EIG
         self.utility = np.zeros((1, 1)) if utility is None else np.ascontiguousarray(utility, dtype=np.float64)
         self.conditional = conditional.packed()
+        c = self.conditional
+        # once per model: each split's threshold rank, and each threshold's latent value under each copula
+        self.node_rank, thresholds, self.n_thresholds = threshold_ranks(self.trees.left, self.trees.feature,
+                                                                        self.trees.threshold, c["corr"].shape[1])
+        self.latent = threshold_latents(thresholds, self.n_thresholds, c["values"], c["u"], c["n_knots"],
+                                        c["discrete"])
 
     def batch_values(self, X: np.ndarray, candidates: np.ndarray | None = None) -> np.ndarray:
         """Values (n, p) of every missing feature of every row of ``X`` (NaN where observed or not asked)."""
@@ -56,7 +63,7 @@ class ExactTreeValue:
             kernel = exact_values_serial if len(X) < 64 else exact_values_batch
         out, self.n_intervals_, self.quadrature_error_ = kernel(
             X, mask, *self.trees.kernel_args(), self.link, self.objective_code, self.utility,
-            c["corr"], c["values"], c["u"], c["n_knots"], c["discrete"])
+            c["corr"], c["values"], c["u"], c["n_knots"], c["discrete"], self.node_rank, self.n_thresholds, self.latent)
         return out
 
     def values(self, x: np.ndarray, features: Sequence[int]) -> np.ndarray:

@@ -2,12 +2,13 @@
 
 Per case: the current class probabilities from the trees, the latent Gaussian conditional of
 every missing feature under each class's copula, then for each candidate feature the tree grid
-(:func:`acquire.estimators.trees.single_feature_grid`), the interval masses
+(:func:`acquire.estimators.trees.single_feature_steps`, in threshold ranks), the interval masses
 
     w_k = Σ_c π_c [Φ((Φ⁻¹(F_c(b_k⁻)) − μ_c) / σ_c) − Φ((Φ⁻¹(F_c(b_{k−1}⁻)) − μ_c) / σ_c)]
 
-and the value kernel over ``(w_k, p_k)``. The arrays describing the conditional model are
-packed by :meth:`acquire.conditional.GaussianCopula.packed`.
+and the value kernel over ``(w_k, p_k)``. ``Φ⁻¹(F_c(b⁻))`` depends only on the threshold ``b``: it is
+tabulated once per model (:func:`threshold_latents`), so a case pays one ``Φ`` per breakpoint and copula.
+The arrays describing the conditional model are packed by :meth:`acquire.conditional.GaussianCopula.packed`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import numba
 import numpy as np
 
 from acquire.estimators.conditioning import forward_solve
-from acquire.estimators.trees import active_paths, single_feature_grid
+from acquire.estimators.trees import active_paths, single_feature_steps
 from acquire.estimators.value import eig_gaussian_mixture, eig_weighted, evsi_weighted
 
-__all__ = ["exact_gaussian_batch", "exact_gaussian_serial", "exact_values_batch", "exact_values_serial", "ndtri", "LINK_SIGMOID", "LINK_SOFTMAX", "LINK_GAUSSIAN", "OBJ_EIG", "OBJ_EVSI"]
+__all__ = ["exact_gaussian_batch", "exact_gaussian_serial", "exact_values_batch", "exact_values_serial", "ndtri",
+           "threshold_latents", "LINK_SIGMOID", "LINK_SOFTMAX", "LINK_GAUSSIAN", "OBJ_EIG", "OBJ_EVSI"]
 
 LINK_SIGMOID, LINK_SOFTMAX, LINK_GAUSSIAN = 0, 1, 2
 OBJ_EIG, OBJ_EVSI = 0, 1
@@ -206,28 +208,47 @@ def _case_state(x, left, right, feature, threshold, default_left, value, tree_st
     return tests, leaf_value, weights, mus, sds
 
 
+@numba.njit(cache=True)
+def threshold_latents(thresholds, n_thresholds, values, u, n_knots, discrete):
+    """Every split threshold's latent value under every copula, ``z[c, j, r] = Φ⁻¹(F_c(b⁻))`` for
+    ``b = thresholds[j, r]`` (−∞ where ``F_c(b⁻) = 0``, +∞ where it is 1): all the interval masses
+    need of a threshold that does not depend on the case, computed once per model (C, p, M)."""
+    C, p, M = values.shape[0], thresholds.shape[0], thresholds.shape[1]
+    z = np.full((C, p, M), np.inf)
+    for c in range(C):
+        for j in range(p):
+            for r in range(n_thresholds[j]):
+                q = _cdf_strict(thresholds[j, r], values[c, j], u[c, j], n_knots[c, j], discrete[c, j])
+                z[c, j, r] = -np.inf if q <= 0.0 else (np.inf if q >= 1.0 else ndtri(q))
+    return z
+
+
+@numba.njit(cache=True)
+def _workspace(tree_start, n_groups, latent):
+    """Per-case scratch arrays of :func:`acquire.estimators.trees.single_feature_steps`."""
+    M = latent.shape[2]
+    longest = 1
+    for t in range(tree_start.size - 1):
+        longest = max(longest, tree_start[t + 1] - tree_start[t])
+    return (np.zeros((M + 2, n_groups)), np.zeros(M, dtype=np.bool_), np.empty(longest + 1, dtype=np.int64),
+            np.empty(longest + 1, dtype=np.int64), np.empty(longest + 1, dtype=np.int64))
+
+
 @numba.njit(cache=True, inline="always")  # inlined: a call per candidate cost about 5 % of a case
 def _intervals(x, j, tests, leaf_value, weights, mus, sds, left, right, feature, threshold, default_left, value,
-               tree_start, tree_group, base_margin, values, u, n_knots, discrete):
-    """Candidate ``j``'s intervals: their masses ``w`` (K+1,) (the formula in the module docstring) and
-    the ensemble's margins on each (K+1, G)."""
-    breaks, margins = single_feature_grid(x, j, np.ascontiguousarray(tests[:, j]), leaf_value, left, right, feature,
-                                          threshold, default_left, value, tree_start, tree_group, base_margin)
-    K = breaks.size
+               tree_start, tree_group, base_margin, node_rank, n_thresholds, latent, work):
+    """Candidate ``j``'s intervals: their masses ``w`` (K+1,) (the formula in the module docstring, each
+    threshold's ``Φ⁻¹(F_c(b⁻))`` read from ``latent``) and the ensemble's margins on each (K+1, G)."""
+    diff, used, stack_node, stack_lo, stack_hi = work
+    ranks, margins = single_feature_steps(x, j, tests, leaf_value, left, right, feature, threshold, default_left,
+                                          value, tree_start, tree_group, base_margin, node_rank, n_thresholds[j],
+                                          diff, used, stack_node, stack_lo, stack_hi)
+    K = ranks.size
     w = np.zeros(K + 1)
     for c in range(weights.size):
         prev = 0.0
         for k in range(K + 1):
-            if k < K:
-                q = _cdf_strict(breaks[k], values[c, j], u[c, j], n_knots[c, j], discrete[c, j])
-                if q <= 0.0:
-                    below = 0.0
-                elif q >= 1.0:
-                    below = 1.0
-                else:
-                    below = _ndtr((ndtri(q) - mus[c, j]) / sds[c, j])
-            else:
-                below = 1.0
+            below = _ndtr((latent[c, j, ranks[k]] - mus[c, j]) / sds[c, j]) if k < K else 1.0
             w[k] += weights[c] * (below - prev)
             prev = below
     return w, margins
@@ -235,18 +256,21 @@ def _intervals(x, j, tests, leaf_value, weights, mus, sds, left, right, feature,
 
 @numba.njit(cache=True)
 def _classes_one_case(x, candidate, left, right, feature, threshold, default_left, value, tree_start, tree_group,
-                      base_margin, link, objective, U, corr, values, u, n_knots, discrete, out):
+                      base_margin, link, objective, U, corr, values, u, n_knots, discrete, node_rank, n_thresholds,
+                      latent, out):
     """A class target's exact EIG (or EVSI) of every candidate of case ``x`` into ``out``; returns the
     intervals valued."""
     tests, leaf_value, weights, mus, sds = _case_state(x, left, right, feature, threshold, default_left, value,
                                                        tree_start, tree_group, base_margin, link, corr, values, u,
                                                        n_knots, discrete)
+    work = _workspace(tree_start, base_margin.size, latent)
     n_intervals = 0
     for j in range(x.size):
         if not candidate[j] or not np.isnan(x[j]):
             continue
         w, margins = _intervals(x, j, tests, leaf_value, weights, mus, sds, left, right, feature, threshold,
-                                default_left, value, tree_start, tree_group, base_margin, values, u, n_knots, discrete)
+                                default_left, value, tree_start, tree_group, base_margin, node_rank, n_thresholds,
+                                latent, work)
         dist = _link(margins, link)
         out[j] = evsi_weighted(w, dist, U) if objective == OBJ_EVSI else eig_weighted(w, dist)
         n_intervals += w.size
@@ -255,19 +279,22 @@ def _classes_one_case(x, candidate, left, right, feature, threshold, default_lef
 
 @numba.njit(cache=True)
 def _gaussian_one_case(x, candidate, left, right, feature, threshold, default_left, value, tree_start, tree_group,
-                       base_margin, corr, values, u, n_knots, discrete, out, err):
+                       base_margin, corr, values, u, n_knots, discrete, node_rank, n_thresholds, latent, out,
+                       err):
     """A continuous target's EIG of every candidate of case ``x`` into ``out``: the predictive mixture's
     entropy by quadrature, rule doubled until two agree to 1e-6 relative, its last change into ``err``;
     returns the intervals valued."""
     tests, leaf_value, weights, mus, sds = _case_state(x, left, right, feature, threshold, default_left, value,
                                                        tree_start, tree_group, base_margin, LINK_GAUSSIAN, corr,
                                                        values, u, n_knots, discrete)
+    work = _workspace(tree_start, base_margin.size, latent)
     n_intervals = 0
     for j in range(x.size):
         if not candidate[j] or not np.isnan(x[j]):
             continue
         w, margins = _intervals(x, j, tests, leaf_value, weights, mus, sds, left, right, feature, threshold,
-                                default_left, value, tree_start, tree_group, base_margin, values, u, n_knots, discrete)
+                                default_left, value, tree_start, tree_group, base_margin, node_rank, n_thresholds,
+                                latent, work)
         dist = _link(margins, LINK_GAUSSIAN)
         out[j], err[j] = eig_gaussian_mixture(w, np.ascontiguousarray(dist[:, 0]), np.ascontiguousarray(dist[:, 1]),
                                               1e-6)
@@ -283,48 +310,52 @@ def _gaussian_one_case(x, candidate, left, right, feature, threshold, default_le
 
 @numba.njit(cache=True, parallel=True)
 def exact_values_batch(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
-                       base_margin, link, objective, U, corr, values, u, n_knots, discrete):
+                       base_margin, link, objective, U, corr, values, u, n_knots, discrete, node_rank,
+                       n_thresholds, latent):
     """A class target's exact values of every candidate feature (``candidates`` (n, p) marks them),
     parallel over cases."""
     out, counts, err = np.full(X.shape, np.nan), np.zeros(X.shape[0], dtype=np.int64), np.zeros(X.shape)
     for i in numba.prange(X.shape[0]):
         counts[i] = _classes_one_case(X[i], candidates[i], left, right, feature, threshold, default_left, value,
                                       tree_start, tree_group, base_margin, link, objective, U, corr, values, u,
-                                      n_knots, discrete, out[i])
+                                      n_knots, discrete, node_rank, n_thresholds, latent, out[i])
     return out, counts, err
 
 
 @numba.njit(cache=True)
 def exact_values_serial(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
-                        base_margin, link, objective, U, corr, values, u, n_knots, discrete):
+                        base_margin, link, objective, U, corr, values, u, n_knots, discrete, node_rank,
+                        n_thresholds, latent):
     """:func:`exact_values_batch` on one thread: compiles much faster, and serves single cases (the CLI)."""
     out, counts, err = np.full(X.shape, np.nan), np.zeros(X.shape[0], dtype=np.int64), np.zeros(X.shape)
     for i in range(X.shape[0]):
         counts[i] = _classes_one_case(X[i], candidates[i], left, right, feature, threshold, default_left, value,
                                       tree_start, tree_group, base_margin, link, objective, U, corr, values, u,
-                                      n_knots, discrete, out[i])
+                                      n_knots, discrete, node_rank, n_thresholds, latent, out[i])
     return out, counts, err
 
 
 @numba.njit(cache=True, parallel=True)
 def exact_gaussian_batch(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
-                         base_margin, link, objective, U, corr, values, u, n_knots, discrete):
+                         base_margin, link, objective, U, corr, values, u, n_knots, discrete, node_rank,
+                         n_thresholds, latent):
     """:func:`exact_values_batch` for a continuous target (``link``, ``objective`` and ``U`` unused)."""
     out, counts, err = np.full(X.shape, np.nan), np.zeros(X.shape[0], dtype=np.int64), np.zeros(X.shape)
     for i in numba.prange(X.shape[0]):
         counts[i] = _gaussian_one_case(X[i], candidates[i], left, right, feature, threshold, default_left, value,
-                                       tree_start, tree_group, base_margin, corr, values, u, n_knots, discrete, out[i],
-                                       err[i])
+                                       tree_start, tree_group, base_margin, corr, values, u, n_knots, discrete,
+                                       node_rank, n_thresholds, latent, out[i], err[i])
     return out, counts, err
 
 
 @numba.njit(cache=True)
 def exact_gaussian_serial(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
-                          base_margin, link, objective, U, corr, values, u, n_knots, discrete):
+                          base_margin, link, objective, U, corr, values, u, n_knots, discrete, node_rank,
+                          n_thresholds, latent):
     """:func:`exact_gaussian_batch` on one thread."""
     out, counts, err = np.full(X.shape, np.nan), np.zeros(X.shape[0], dtype=np.int64), np.zeros(X.shape)
     for i in range(X.shape[0]):
         counts[i] = _gaussian_one_case(X[i], candidates[i], left, right, feature, threshold, default_left, value,
-                                       tree_start, tree_group, base_margin, corr, values, u, n_knots, discrete, out[i],
-                                       err[i])
+                                       tree_start, tree_group, base_margin, corr, values, u, n_knots, discrete,
+                                       node_rank, n_thresholds, latent, out[i], err[i])
     return out, counts, err

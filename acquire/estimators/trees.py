@@ -4,6 +4,9 @@ With every feature but ``j`` fixed, a tree ensemble's margin is a step function 
 only trees whose active path tests ``j`` change, and only at their thresholds on ``j``.
 :func:`single_feature_grid` returns those breakpoints and the margin on every interval
 between them, so an expectation over ``x_j`` is a finite sum over intervals.
+:func:`single_feature_steps` is the same grid in threshold ranks (:func:`threshold_ranks`,
+once per model), the form the exact kernels use: no per-case sort, and each threshold's
+conditional-model values tabulated ahead of any case.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["predict_margins", "single_feature_grid", "active_paths"]
+__all__ = ["predict_margins", "single_feature_grid", "single_feature_steps", "active_paths", "threshold_ranks"]
 
 
 @numba.njit(cache=True)
@@ -158,3 +161,106 @@ def single_feature_grid(x, j, affected, leaf_value, left, right, feature, thresh
             run[g] += diff[k, g]
             margins[k, g] = run[g]
     return breaks, margins
+
+
+def threshold_ranks(left: np.ndarray, feature: np.ndarray, threshold: np.ndarray,
+                    n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each split's threshold as a rank among its feature's distinct thresholds.
+
+    Returns ``node_rank`` (n_nodes,) (−1 at a leaf), ``thresholds`` (n_features, M) (feature
+    ``j``'s distinct thresholds in float64, ascending, padded with +inf) and ``n_thresholds``
+    (n_features,). Computed once per model, so that :func:`single_feature_steps` works in ranks
+    (no per-case sorting of float breakpoints) and a kernel can tabulate anything that depends
+    only on a threshold (a conditional model's latent value there) before it sees a case.
+    """
+    split = left >= 0
+    node_rank = np.full(left.size, -1, dtype=np.int64)
+    distinct = []
+    for j in range(n_features):
+        at = np.flatnonzero(split & (feature == j))
+        values, rank = np.unique(threshold[at].astype(np.float64), return_inverse=True)
+        node_rank[at] = rank
+        distinct.append(values)
+    M = max(1, max(v.size for v in distinct))
+    thresholds = np.full((n_features, M), np.inf)
+    for j, v in enumerate(distinct):
+        thresholds[j, : v.size] = v
+    return node_rank, thresholds, np.array([v.size for v in distinct], dtype=np.int64)
+
+
+@numba.njit(cache=True)
+def single_feature_steps(x, j, tests, leaf_value, left, right, feature, threshold, default_left, value, tree_start,
+                         tree_group, base_margin, node_rank, n_thresholds_j, diff, used, stack_node, stack_lo,
+                         stack_hi):
+    """:func:`single_feature_grid` in threshold ranks (:func:`threshold_ranks`): the breakpoints as
+    ranks ``r`` (K,) ascending (breakpoint k is ``thresholds[j, r[k]]``) and the margins (K+1, G).
+
+    A leaf reached between ranks ``lo`` and ``hi`` of ``j`` (−1 and M for the open ends) adds its
+    value to intervals ``lo+1 … hi`` of the full rank grid: ``+v`` at ``diff[lo+1]``, ``−v`` at
+    ``diff[hi+1]``; the margins are the running sum read at the ranks some leaf starts or ends at
+    (every other entry of ``diff`` is 0). ``tests[t, j]`` marks the trees whose active path tests
+    ``j``. Workspaces: ``diff`` (≥ M+2, G) and ``used`` (≥ M) all zero on entry and left so;
+    ``stack_*`` longer than any one tree.
+    """
+    G = base_margin.size
+    M = n_thresholds_j
+    run = base_margin.copy()
+    hit = np.empty(M, dtype=np.int64)  # the ranks some leaf starts or ends at, in order of discovery
+    K = 0
+    for t in range(tree_group.size):
+        g = tree_group[t]
+        if not tests[t, j]:
+            run[g] += leaf_value[t]  # a tree constant in x_j adds its leaf for x
+            continue
+        stack_node[0] = tree_start[t]
+        stack_lo[0] = -1
+        stack_hi[0] = M
+        top = 1
+        while top > 0:
+            top -= 1
+            node, lo, hi = stack_node[top], stack_lo[top], stack_hi[top]
+            if left[node] < 0:
+                diff[lo + 1, g] += value[node]
+                diff[hi + 1, g] -= value[node]
+                if lo >= 0 and not used[lo]:
+                    used[lo] = True
+                    hit[K] = lo
+                    K += 1
+                if hi < M and not used[hi]:
+                    used[hi] = True
+                    hit[K] = hi
+                    K += 1
+            elif feature[node] == j:
+                r = node_rank[node]
+                if lo < r:
+                    stack_node[top] = left[node]
+                    stack_lo[top] = lo
+                    stack_hi[top] = min(hi, r)
+                    top += 1
+                if hi > r:
+                    stack_node[top] = right[node]
+                    stack_lo[top] = max(lo, r)
+                    stack_hi[top] = hi
+                    top += 1
+            else:
+                go_left = _goes_left(x[feature[node]], node, threshold, default_left)
+                stack_node[top] = left[node] if go_left else right[node]
+                stack_lo[top] = lo
+                stack_hi[top] = hi
+                top += 1
+    ranks = np.sort(hit[:K])
+    margins = np.empty((K + 1, G))
+    for g in range(G):
+        run[g] += diff[0, g]
+        diff[0, g] = 0.0
+        margins[0, g] = run[g]
+    for k in range(K):
+        r = ranks[k]
+        used[r] = False
+        for g in range(G):
+            run[g] += diff[r + 1, g]
+            diff[r + 1, g] = 0.0
+            margins[k + 1, g] = run[g]
+    for g in range(G):
+        diff[M + 1, g] = 0.0  # the open right ends' −v, never read
+    return ranks, margins
