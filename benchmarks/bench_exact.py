@@ -9,6 +9,8 @@
 2. A batch of N cases (random rows, 0–6 features observed, every missing feature a candidate):
    cases/second on all cores, and the ratio of that time to the cost of the predictor
    evaluations the kernel needs (intervals it valued × XGBoost's time per row on a large batch).
+   Then where one case's time goes, on one thread: the case state, tree walking (the grids),
+   conditional CDFs (the interval masses) and the link and entropy.
 The numba compile/load time of the first call is printed separately.
 """
 
@@ -27,6 +29,9 @@ import numpy as np
 import acquire
 from acquire import datasets
 from acquire.engine.exact_tree import ExactTreeValue
+from acquire.estimators import exact_batch as eb
+from acquire.estimators.exact_batch import exact_values_serial
+from acquire.estimators.trees import single_feature_steps
 
 
 def naive_eig(model, x, n_draws=1000, seed=0):
@@ -59,6 +64,61 @@ def batched_eig(model, rows, n_candidates, n_draws=1000):
     p = model.predictor.predict_distribution(rows).reshape(n_candidates, n_draws, -1)
     h = lambda q: -np.sum(q * np.log(np.clip(q, 1e-300, None)), axis=-1)  # noqa: E731
     return h(p.mean(axis=1)) - h(p).mean(axis=1)
+
+
+@numba.njit
+def _stage_seconds(X, candidates, left, right, feature, threshold, default_left, value, tree_start, tree_group,
+                   base_margin, link, corr, values, u, n_knots, discrete, node_rank, n_thresholds, latent, stage):
+    """Run the exact kernel's per-case work up to ``stage`` (0: the case state, 1: + every candidate's
+    tree grid, 2: + its interval masses), for the time split; returns a checksum so nothing is skipped."""
+    check = 0.0
+    for i in range(X.shape[0]):
+        x = X[i]
+        tests, leaf_value, weights, mus, sds = eb._case_state(x, left, right, feature, threshold, default_left, value,
+                                                              tree_start, tree_group, base_margin, link, corr, values,
+                                                              u, n_knots, discrete)
+        diff, used, s_node, s_lo, s_hi = eb._workspace(tree_start, base_margin.size, latent)
+        check += mus[0, 0]
+        if stage == 0:
+            continue
+        for j in range(x.size):
+            if not candidates[i, j] or not np.isnan(x[j]):
+                continue
+            if stage == 1:
+                ranks, margins = single_feature_steps(x, j, tests, leaf_value, left, right, feature, threshold,
+                                                      default_left, value, tree_start, tree_group, base_margin,
+                                                      node_rank, n_thresholds[j], diff, used, s_node, s_lo, s_hi)
+                check += margins[0, 0]
+            else:
+                w, margins = eb._intervals(x, j, tests, leaf_value, weights, mus, sds, left, right, feature, threshold,
+                                           default_left, value, tree_start, tree_group, base_margin, node_rank,
+                                           n_thresholds, latent, (diff, used, s_node, s_lo, s_hi))
+                check += w[0]
+    return check
+
+
+def time_split(exact: ExactTreeValue, X: np.ndarray) -> dict[str, float]:
+    """Seconds per case of each part of the exact kernel, one thread: the case state (active paths,
+    latent conditionals), tree walking (the grids), conditional CDFs (interval masses) and the
+    link and entropy (the rest of the full serial kernel)."""
+    c = exact.conditional
+    mask = np.isnan(X)
+    args = (X, mask, *exact.trees.kernel_args(), exact.link, c["corr"], c["values"], c["u"], c["n_knots"],
+            c["discrete"], exact.node_rank, exact.n_thresholds, exact.latent)
+    seconds = []
+    for stage in range(3):
+        _stage_seconds(X[:10], mask[:10], *args[2:], stage)  # compile (this helper is not cached)
+        t0 = time.perf_counter()
+        _stage_seconds(*args, stage)
+        seconds.append((time.perf_counter() - t0) / len(X))
+    exact_values_serial(X[:10], mask[:10], *exact.trees.kernel_args(), exact.link, exact.objective_code,
+                        exact.utility, *args[12:])
+    t0 = time.perf_counter()
+    exact_values_serial(X, mask, *exact.trees.kernel_args(), exact.link, exact.objective_code, exact.utility,
+                        *args[12:])
+    full = (time.perf_counter() - t0) / len(X)
+    return {"case state": seconds[0], "tree walking (grids)": seconds[1] - seconds[0],
+            "conditional CDFs (interval masses)": seconds[2] - seconds[1], "link and entropy": full - seconds[2]}
 
 
 def cold_compile_seconds() -> float:
@@ -137,6 +197,10 @@ def main() -> None:
           f"{t_batch:.1f} s, {args.cases / t_batch:,.0f} cases/s")
     print(f"the kernel valued {n_eval:,} intervals; XGBoost needs {per_row * 1e6:.2f} us per row on a large batch "
           f"-> {n_eval * per_row:.1f} s of evaluations; ratio {t_batch / (n_eval * per_row):.2f}x")
+    split = time_split(exact, X[:5000])
+    total = sum(split.values())
+    print(f"where one case's time goes (one thread, the first 5,000 cases of the batch, {total * 1e6:.1f} us a case): "
+          + ", ".join(f"{k} {v * 1e6:.1f} us ({v / total:.0%})" for k, v in split.items()))
 
 
 if __name__ == "__main__":
