@@ -63,7 +63,7 @@ def reference_exact(model, x, js, objective="eig"):
                                  t.tree_start, t.tree_group)
     out = []
     for j in js:
-        breaks, margins = single_feature_grid(x, j, np.ascontiguousarray(tests[:, j]), leaves, *t.kernel_args())
+        breaks, margins = single_feature_grid(x, j, tests, leaves, *t.kernel_args())
         if hasattr(model.conditional, "components_"):
             w = model.conditional.interval_probabilities(x, j, breaks, now)
         else:
@@ -109,7 +109,7 @@ def test_grid_equals_enumeration_over_interval_points(model):
         tests, leaves = active_paths(x, 4, t.left, t.right, t.feature, t.threshold, t.default_left, t.value,
                                      t.tree_start, t.tree_group)
         for j in np.flatnonzero(np.isnan(x)):
-            breaks, margins = single_feature_grid(x, j, np.ascontiguousarray(tests[:, j]), leaves, *t.kernel_args())
+            breaks, margins = single_feature_grid(x, j, tests, leaves, *t.kernel_args())
             assert np.all(np.diff(breaks) > 0) and margins.shape == (breaks.size + 1, t.n_groups)
             # one point inside every interval, including the two unbounded ones
             points = np.concatenate([[breaks[0] - 1.0], 0.5 * (breaks[:-1] + breaks[1:]), [breaks[-1] + 1.0]])
@@ -122,9 +122,10 @@ def test_grid_equals_enumeration_over_interval_points(model):
             np.testing.assert_allclose(margins[1:], t.margins(rows[: breaks.size]), rtol=1e-12, atol=1e-12)
 
 
-def test_rank_steps_equal_the_float_grid_and_leave_the_workspace_clean(model):
-    """The hot kernel's grid (threshold ranks, a difference array over every rank) against the readable
-    one (float breakpoints, sorted per case): the same breakpoints and bitwise the same margins."""
+def test_rank_steps_reuse_one_workspace_and_leave_it_clean(model):
+    """The kernels hand one workspace to every candidate of a case: a grid computed on a reused
+    workspace equals one on a fresh workspace (:func:`single_feature_grid`, itself checked against
+    brute force above), and the workspace comes back all zero."""
     t = model.predictor.tree_arrays()
     node_rank, thresholds, n_thresholds = threshold_ranks(t.left, t.feature, t.threshold, 4)
     split = t.left >= 0
@@ -145,7 +146,7 @@ def test_rank_steps_equal_the_float_grid_and_leave_the_workspace_clean(model):
         tests, leaves = active_paths(x, 4, t.left, t.right, t.feature, t.threshold, t.default_left, t.value,
                                      t.tree_start, t.tree_group)
         for j in np.flatnonzero(np.isnan(x)):
-            breaks, margins = single_feature_grid(x, j, np.ascontiguousarray(tests[:, j]), leaves, *t.kernel_args())
+            breaks, margins = single_feature_grid(x, j, tests, leaves, *t.kernel_args())
             ranks, steps = single_feature_steps(x, j, tests, leaves, *t.kernel_args(), node_rank, n_thresholds[j],
                                                 diff, used, *stacks)
             np.testing.assert_array_equal(thresholds[j, ranks], breaks)

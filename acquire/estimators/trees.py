@@ -3,10 +3,9 @@
 With every feature but ``j`` fixed, a tree ensemble's margin is a step function of ``x_j``:
 only trees whose active path tests ``j`` change, and only at their thresholds on ``j``.
 :func:`single_feature_grid` returns those breakpoints and the margin on every interval
-between them, so an expectation over ``x_j`` is a finite sum over intervals.
-:func:`single_feature_steps` is the same grid in threshold ranks (:func:`threshold_ranks`,
-once per model), the form the exact kernels use: no per-case sort, and each threshold's
-conditional-model values tabulated ahead of any case.
+between them, so an expectation over ``x_j`` is a finite sum over intervals. The kernels work
+in threshold ranks (:func:`threshold_ranks`, once per model; :func:`single_feature_steps`): no
+per-case sort, and each threshold's conditional-model values tabulated ahead of any case.
 """
 
 from __future__ import annotations
@@ -66,103 +65,6 @@ def active_paths(x, n_features, left, right, feature, threshold, default_left, v
     return tests, leaf_value
 
 
-@numba.njit(cache=True)
-def single_feature_grid(x, j, affected, leaf_value, left, right, feature, threshold, default_left, value, tree_start,
-                        tree_group, base_margin):
-    """Breakpoints ``b`` (K,) and margins (K+1, G) of the ensemble as a function of ``x_j``.
-
-    Interval 0 is ``x_j < b[0]``, interval k is ``b[k−1] ≤ x_j < b[k]``, interval K is
-    ``x_j ≥ b[K−1]``. ``affected[t]`` marks the trees whose active path tests ``j`` (see
-    :func:`active_paths`); only they are walked on both sides of their ``j`` splits,
-    every other tree adds its one leaf to a constant. ``x_j`` itself is ignored (treated as
-    observed at every value).
-    """
-    G = base_margin.size
-    T = tree_group.size
-    const = base_margin.copy()
-    n_nodes = 0
-    for t in range(T):
-        if affected[t]:
-            n_nodes += tree_start[t + 1] - tree_start[t]
-        else:
-            const[tree_group[t]] += leaf_value[t]  # a tree constant in x_j adds its leaf for x
-    # pieces: (lo, hi, value, group) for every leaf reachable as x_j varies
-    lo_p = np.empty(n_nodes)
-    hi_p = np.empty(n_nodes)
-    val_p = np.empty(n_nodes)
-    grp_p = np.empty(n_nodes, dtype=np.int64)
-    stack_node = np.empty(n_nodes + 1, dtype=np.int64)
-    stack_lo = np.empty(n_nodes + 1)
-    stack_hi = np.empty(n_nodes + 1)
-    n_p = 0
-    for t in range(T):
-        if not affected[t]:
-            continue
-        top = 0
-        stack_node[0] = tree_start[t]
-        stack_lo[0] = -np.inf
-        stack_hi[0] = np.inf
-        top = 1
-        while top > 0:
-            top -= 1
-            node, lo, hi = stack_node[top], stack_lo[top], stack_hi[top]
-            if left[node] < 0:
-                lo_p[n_p] = lo
-                hi_p[n_p] = hi
-                val_p[n_p] = value[node]
-                grp_p[n_p] = tree_group[t]
-                n_p += 1
-            elif feature[node] == j:
-                thr = np.float64(threshold[node])
-                if lo < thr:
-                    stack_node[top] = left[node]
-                    stack_lo[top] = lo
-                    stack_hi[top] = min(hi, thr)
-                    top += 1
-                if hi > thr:
-                    stack_node[top] = right[node]
-                    stack_lo[top] = max(lo, thr)
-                    stack_hi[top] = hi
-                    top += 1
-            else:
-                stack_node[top] = left[node] if _goes_left(x[feature[node]], node, threshold, default_left) else right[node]
-                stack_lo[top] = lo
-                stack_hi[top] = hi
-                top += 1
-    # breakpoints: every finite piece boundary
-    raw = np.empty(2 * n_p)
-    n_b = 0
-    for p in range(n_p):
-        if np.isfinite(lo_p[p]):
-            raw[n_b] = lo_p[p]
-            n_b += 1
-        if np.isfinite(hi_p[p]):
-            raw[n_b] = hi_p[p]
-            n_b += 1
-    # the distinct breakpoints, sorted (numba's np.unique builds Python lists: 3x slower here)
-    raw = raw[:n_b]
-    raw.sort()
-    K = 0
-    for i in range(n_b):
-        if K == 0 or raw[i] != raw[K - 1]:
-            raw[K] = raw[i]
-            K += 1
-    breaks = raw[:K].copy()
-    diff = np.zeros((K + 2, G))
-    for p in range(n_p):
-        a = 0 if not np.isfinite(lo_p[p]) else np.searchsorted(breaks, lo_p[p]) + 1
-        b = K + 1 if not np.isfinite(hi_p[p]) else np.searchsorted(breaks, hi_p[p]) + 1
-        diff[a, grp_p[p]] += val_p[p]
-        diff[b, grp_p[p]] -= val_p[p]
-    margins = np.empty((K + 1, G))
-    run = const.copy()
-    for k in range(K + 1):
-        for g in range(G):
-            run[g] += diff[k, g]
-            margins[k, g] = run[g]
-    return breaks, margins
-
-
 def threshold_ranks(left: np.ndarray, feature: np.ndarray, threshold: np.ndarray,
                     n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each split's threshold as a rank among its feature's distinct thresholds.
@@ -192,8 +94,13 @@ def threshold_ranks(left: np.ndarray, feature: np.ndarray, threshold: np.ndarray
 def single_feature_steps(x, j, tests, leaf_value, left, right, feature, threshold, default_left, value, tree_start,
                          tree_group, base_margin, node_rank, n_thresholds_j, diff, used, stack_node, stack_lo,
                          stack_hi):
-    """:func:`single_feature_grid` in threshold ranks (:func:`threshold_ranks`): the breakpoints as
-    ranks ``r`` (K,) ascending (breakpoint k is ``thresholds[j, r[k]]``) and the margins (K+1, G).
+    """The ensemble's margin as a step function of ``x_j`` (every other feature as in ``x``), in
+    threshold ranks (:func:`threshold_ranks`): the breakpoints as ranks ``r`` (K,) ascending
+    (breakpoint k is ``thresholds[j, r[k]]``) and the margins (K+1, G) on the intervals between
+    them (interval 0 is ``x_j < b[0]``, interval k is ``b[k−1] ≤ x_j < b[k]``).
+
+    Only trees whose active path tests ``j`` are walked, on both sides of their ``j`` splits;
+    every other tree adds its one leaf to a constant.
 
     A leaf reached between ranks ``lo`` and ``hi`` of ``j`` (−1 and M for the open ends) adds its
     value to intervals ``lo+1 … hi`` of the full rank grid: ``+v`` at ``diff[lo+1]``, ``−v`` at
@@ -264,3 +171,24 @@ def single_feature_steps(x, j, tests, leaf_value, left, right, feature, threshol
     for g in range(G):
         diff[M + 1, g] = 0.0  # the open right ends' −v, never read
     return ranks, margins
+
+
+def single_feature_grid(x: np.ndarray, j: int, tests: np.ndarray, leaf_value: np.ndarray, left: np.ndarray,
+                        right: np.ndarray, feature: np.ndarray, threshold: np.ndarray, default_left: np.ndarray,
+                        value: np.ndarray, tree_start: np.ndarray, tree_group: np.ndarray,
+                        base_margin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Breakpoints ``b`` (K,) and margins (K+1, G) of the ensemble as a function of ``x_j``, in floats.
+
+    Interval 0 is ``x_j < b[0]``, interval k is ``b[k−1] ≤ x_j < b[k]``, interval K is
+    ``x_j ≥ b[K−1]``. ``tests`` is :func:`active_paths`' (n_trees, n_features) array; ``x_j`` itself
+    is ignored (treated as observed at every value). :func:`single_feature_steps` with the model's
+    thresholds ranked on every call: for tests and one-off use, not for a loop over cases.
+    """
+    node_rank, thresholds, n_thresholds = threshold_ranks(left, feature, threshold, tests.shape[1])
+    M = thresholds.shape[1]
+    longest = int(np.diff(tree_start).max()) + 1
+    ranks, margins = single_feature_steps(x, j, tests, leaf_value, left, right, feature, threshold, default_left,
+                                          value, tree_start, tree_group, base_margin, node_rank, n_thresholds[j],
+                                          np.zeros((M + 2, base_margin.size)), np.zeros(M, dtype=np.bool_),
+                                          *(np.empty(longest, dtype=np.int64) for _ in range(3)))
+    return thresholds[j, ranks], margins
