@@ -263,22 +263,27 @@ def test_pattern_groups_equal_numpys_unique_rows():
     assert pattern_groups(np.zeros((0, 4), bool)) == []
 
 
-def test_the_value_of_information_game_scores_draws_once_and_agrees_with_the_predictor(pima_model):
-    """The class-Gaussian fast path of the VOI game equals materializing every coalition's rows and
-    calling predict_distribution (the generic path), coalition by coalition."""
+@pytest.mark.parametrize("objective, case", [("eig", {"age": 40.0, "bmi": 31.0}), ("evsi", {"age": 40.0, "bmi": 31.0}),
+                                             ("eig", {}), ("evsi", {"glu": 150.0, "npreg": 2, "ped": 0.4})])
+def test_the_value_of_information_game_scores_draws_once_and_agrees_with_the_predictor(pima_model, objective, case):
+    """The class-Gaussian fast path of the VOI game (each class conditioned on the known scores once,
+    every coalition in one numba call) equals materializing every coalition's rows and calling
+    predict_distribution (the generic path), coalition by coalition, for EIG and EVSI."""
     from acquire.engine.shapley import ValueOfInformationGame
 
     _, _, model = pima_model
-    ranker = model.ranker(n_draws=64, n_replicates=8, seed=1)
-    game = ValueOfInformationGame(ranker, {"age": 40.0, "bmi": 31.0})
+    ranker = model.ranker(n_draws=64, n_replicates=8, seed=1, objective=objective)
+    game = ValueOfInformationGame(ranker, case)
     masks = np.arange(1 << len(game.players))
     fast_reps, fast = game._evaluate_class_gaussian(masks)
     R, N, p = 8, 8, game.x.size
+    # a zero EVSI is a difference of utilities in the hundreds: rounding at 1e-14 of their scale
+    atol = 1e-14 * (np.abs(model.spec.utility).max() if objective == "evsi" else 1.0)
     for mask in masks:
         cols = [c for i, cs in enumerate(game.columns) if (int(mask) >> i) & 1 for c in cs]
         rows = np.broadcast_to(game.x, (R, N, p)).copy()
         if cols:
             rows[..., cols] = game._joint[..., cols]
         pred = model.predictor.predict_distribution(rows.reshape(-1, p)).reshape(1, R, N, -1)
-        np.testing.assert_allclose(fast_reps[:, mask], game._mc.kernel(pred)[0], rtol=1e-10, atol=1e-14)
-        assert fast[mask] == pytest.approx(game._mc.kernel(pred.reshape(1, 1, R * N, -1))[0, 0], rel=1e-10, abs=1e-14)
+        np.testing.assert_allclose(fast_reps[:, mask], game._mc.kernel(pred)[0], rtol=1e-10, atol=atol)
+        assert fast[mask] == pytest.approx(game._mc.kernel(pred.reshape(1, 1, R * N, -1))[0, 0], rel=1e-10, abs=atol)

@@ -155,10 +155,13 @@ class ValueOfInformationGame(Game):
 
 
     def _evaluate_class_gaussian(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Class-Gaussian predictors (the copula classifier): the draws are scored once, and each
-        coalition is one pattern of observed scores, its class covariances factored once
-        (``p(y | z_o) ∝ π_y N(z_o; μ_y,o, Σ_y,oo)``); no rows are materialized or regrouped."""
-        from acquire.predictors.copula_classifier import normalize_log, pattern_log_joint
+        """Class-Gaussian predictors (the copula classifier): the draws are scored once, each class's
+        Gaussian is conditioned on the case's known scores once, and every coalition is valued in one
+        numba call (:func:`~acquire.estimators.class_gaussian.coalition_values`): per coalition and
+        class one factor of the coalition's block, no rows materialized."""
+        from scipy.linalg import cho_factor, cho_solve
+
+        from acquire.estimators.class_gaussian import coalition_values
 
         predictor = self.ranker.predictor
         R, N = self.n_replicates, self.ranker.n_draws // self.n_replicates
@@ -166,22 +169,31 @@ class ValueOfInformationGame(Game):
         z_case = predictor.scores(self.x[None, :])[0]
         z_draws = predictor.scores(self._joint.reshape(R * N, p)) if self._joint is not None else np.zeros((R * N, p))
         known = np.flatnonzero(~np.isnan(z_case))
-        out, pooled = np.zeros((R, masks.size)), np.zeros(masks.size)
-        for b, mask in enumerate(masks):
-            cols = np.array(sorted(c for i, cs in enumerate(self.columns) if (int(mask) >> i) & 1 for c in cs),
-                            dtype=np.int64)
-            cols = cols[~np.isnan(z_draws[0, cols])] if cols.size else cols  # a feature the model never saw
-            obs = np.concatenate([known, cols])
-            Z = np.empty((R * N, obs.size))
-            Z[:, : known.size] = z_case[known]
-            Z[:, known.size:] = z_draws[:, cols]
-            order = np.argsort(obs, kind="stable")  # the covariance blocks in feature order, as predictions use
-            logp = pattern_log_joint(Z[:, order], obs[order], predictor.means_, predictor.covariances_,
-                                     predictor.priors_)
-            pred = np.exp(normalize_log(logp)).reshape(1, R, N, -1)
-            out[:, b] = self._mc.kernel(pred)[0]
-            pooled[b] = self._mc.kernel(pred.reshape(1, 1, R * N, -1))[0, 0]
-        return out, pooled
+        # each player's columns the model has scores for (a feature it never saw is always missing)
+        owned = [[c for c in cs if not np.isnan(z_draws[0, c])] for cs in self.columns]
+        cand = np.array(sorted({c for cs in owned for c in cs}), dtype=np.int64)
+        position = {int(c): k for k, c in enumerate(cand)}
+        members = np.array([position[c] for cs in owned for c in cs], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum([len(cs) for cs in owned])]).astype(np.int64)
+        K = predictor.means_.shape[0]
+        means, covs, log_weights = np.empty((K, cand.size)), np.empty((K, cand.size, cand.size)), np.empty(K)
+        for y in range(K):
+            mu, cov = predictor.means_[y], predictor.covariances_[y]
+            means[y], covs[y], log_weights[y] = mu[cand], cov[np.ix_(cand, cand)], np.log(predictor.priors_[y])
+            if known.size:  # z_cand | z_known, and the known scores' own density
+                factor = cho_factor(cov[np.ix_(known, known)], lower=True)
+                gap = z_case[known] - mu[known]
+                cross = cov[np.ix_(cand, known)]
+                means[y] += cross @ cho_solve(factor, gap)
+                covs[y] -= cross @ cho_solve(factor, cross.T)
+                log_weights[y] -= (0.5 * gap @ cho_solve(factor, gap) + np.log(np.diag(factor[0])).sum()
+                                   + 0.5 * known.size * np.log(2 * np.pi))
+        engine = self._mc.engine  # the objective and utilities the Monte Carlo kernel uses
+        evsi = engine.objective == "evsi"
+        U = np.ascontiguousarray(engine.spec.utility, dtype=np.float64) if evsi else np.zeros((1, 1))
+        return coalition_values(np.ascontiguousarray(z_draws[:, cand]), offsets, members,
+                                np.ascontiguousarray(masks, dtype=np.int64), means, 0.5 * (covs + covs.transpose(0, 2, 1)),
+                                log_weights, R, U, evsi)
 
     def _evaluate_trees(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tree ensembles: per-tree leaf tables shared by every coalition (no rows materialized)."""

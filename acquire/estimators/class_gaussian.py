@@ -19,10 +19,11 @@ import math
 import numba
 import numpy as np
 
-from acquire.estimators.conditioning import forward_solve
+from acquire.estimators.conditioning import _cholesky_in_place, forward_solve
 from acquire.estimators.value import eig_weighted, evsi_weighted
 
-__all__ = ["class_score_conditionals", "gauss_legendre_table", "mixture_rule", "single_test_value", "single_test_values"]
+__all__ = ["class_score_conditionals", "coalition_values", "gauss_legendre_table", "mixture_rule", "single_test_value",
+           "single_test_values"]
 
 _CUTS = np.array([-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0])
 _SQRT2 = math.sqrt(2.0)
@@ -205,3 +206,78 @@ def class_score_conditionals(z: np.ndarray, means: np.ndarray, covs: np.ndarray,
     top = logw.max()
     w = np.exp(logw - top)
     return w / w.sum(), m, s
+
+
+@numba.njit(cache=True)
+def coalition_values(Z: np.ndarray, offsets: np.ndarray, members: np.ndarray, masks: np.ndarray, means: np.ndarray,
+                     covs: np.ndarray, log_weights: np.ndarray, n_replicates: int, U: np.ndarray,
+                     evsi: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Monte Carlo value of acquiring each coalition of players, under class-conditional Gaussians.
+
+    ``Z`` (D, q) holds the draws' scores of the q candidate columns (D = R·N, replicate r is rows
+    ``r·N … r·N + N − 1``); player i owns columns ``members[offsets[i]:offsets[i+1]]``; per class y,
+    ``means[y]`` (q,) and ``covs[y]`` (q, q) are the Gaussian of those scores given the case's known
+    scores, and ``log_weights[y] = log π_y + log N(z_known; μ_y, Σ_y)``. A coalition S (bit i of
+    ``masks[b]`` = player i) updates a draw's prediction to
+
+        p(y | z_known, z_S) ∝ exp(log_weights[y]) · N(z_S; means[y, S], covs[y, S, S]),
+
+    and its value is the value kernel (EIG, or EVSI with utilities ``U``) over those predictions.
+    Returns the values per replicate (R, B), each over its N draws, and pooled over all D draws (B,).
+    """
+    D, q = Z.shape
+    K = means.shape[0]
+    R = n_replicates
+    N = D // R
+    B = masks.size
+    out = np.empty((R, B))
+    pooled = np.empty(B)
+    cols = np.empty(q, dtype=np.int64)
+    logp = np.empty((D, K))
+    P = np.empty((D, K))
+    w_replicate = np.full(N, 1.0 / N)
+    w_pooled = np.full(D, 1.0 / D)
+    for b in range(B):
+        n_s = 0
+        for i in range(offsets.size - 1):
+            if (masks[b] >> i) & 1:
+                for k in range(offsets[i], offsets[i + 1]):
+                    cols[n_s] = members[k]
+                    n_s += 1
+        S = np.sort(cols[:n_s])
+        for y in range(K):
+            if n_s == 0:
+                logp[:, y] = log_weights[y]
+                continue
+            L = np.empty((n_s, n_s))
+            for a in range(n_s):
+                for c in range(n_s):
+                    L[a, c] = covs[y, S[a], S[c]]
+            if not _cholesky_in_place(L):
+                raise ValueError("a class covariance of the scores is not positive definite")
+            centred = np.empty((n_s, D))
+            for a in range(n_s):
+                for d in range(D):
+                    centred[a, d] = Z[d, S[a]] - means[y, S[a]]
+            solved = forward_solve(L, centred)
+            constant = log_weights[y] - n_s * _LOG_SQRT_2PI
+            for a in range(n_s):
+                constant -= math.log(L[a, a])
+            for d in range(D):
+                quad = 0.0
+                for a in range(n_s):
+                    quad += solved[a, d] * solved[a, d]
+                logp[d, y] = constant - 0.5 * quad
+        for d in range(D):
+            top = logp[d].max()
+            total = 0.0
+            for y in range(K):
+                total += math.exp(logp[d, y] - top)
+            log_total = math.log(total)
+            for y in range(K):
+                P[d, y] = math.exp(logp[d, y] - top - log_total)
+        for r in range(R):
+            block = P[r * N:(r + 1) * N]
+            out[r, b] = evsi_weighted(w_replicate, block, U) if evsi else eig_weighted(w_replicate, block)
+        pooled[b] = evsi_weighted(w_pooled, P, U) if evsi else eig_weighted(w_pooled, P)
+    return out, pooled
