@@ -159,9 +159,9 @@ class ValueOfInformationGame(Game):
         Gaussian is conditioned on the case's known scores once, and every coalition is valued in one
         numba call (:func:`~acquire.estimators.class_gaussian.coalition_values`): per coalition and
         class one factor of the coalition's block, no rows materialized."""
-        from scipy.linalg import cho_factor, cho_solve
-
         from acquire.estimators.class_gaussian import coalition_values
+        from acquire.estimators.gaussian import condition_gaussian
+        from acquire.predictors.copula_classifier import pattern_log_joint
 
         predictor = self.ranker.predictor
         R, N = self.n_replicates, self.ranker.n_draws // self.n_replicates
@@ -175,25 +175,20 @@ class ValueOfInformationGame(Game):
         position = {int(c): k for k, c in enumerate(cand)}
         members = np.array([position[c] for cs in owned for c in cs], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum([len(cs) for cs in owned])]).astype(np.int64)
+        # per class: log π_y + log N(z_known), and the Gaussian of the candidates' scores given z_known
+        log_weights = pattern_log_joint(z_case[known][None, :], known, predictor.means_, predictor.covariances_,
+                                        predictor.priors_)[0]
+        at = np.searchsorted(np.setdiff1d(np.arange(p), known), cand)  # the candidates among the unknown scores
         K = predictor.means_.shape[0]
-        means, covs, log_weights = np.empty((K, cand.size)), np.empty((K, cand.size, cand.size)), np.empty(K)
+        means, covs = np.empty((K, cand.size)), np.empty((K, cand.size, cand.size))
         for y in range(K):
-            mu, cov = predictor.means_[y], predictor.covariances_[y]
-            means[y], covs[y], log_weights[y] = mu[cand], cov[np.ix_(cand, cand)], np.log(predictor.priors_[y])
-            if known.size:  # z_cand | z_known, and the known scores' own density
-                factor = cho_factor(cov[np.ix_(known, known)], lower=True)
-                gap = z_case[known] - mu[known]
-                cross = cov[np.ix_(cand, known)]
-                means[y] += cross @ cho_solve(factor, gap)
-                covs[y] -= cross @ cho_solve(factor, cross.T)
-                log_weights[y] -= (0.5 * gap @ cho_solve(factor, gap) + np.log(np.diag(factor[0])).sum()
-                                   + 0.5 * known.size * np.log(2 * np.pi))
+            mean, cov = condition_gaussian(predictor.means_[y], predictor.covariances_[y], known, z_case[known])
+            means[y], covs[y] = mean[at], cov[np.ix_(at, at)]
         engine = self._mc.engine  # the objective and utilities the Monte Carlo kernel uses
         evsi = engine.objective == "evsi"
         U = np.ascontiguousarray(engine.spec.utility, dtype=np.float64) if evsi else np.zeros((1, 1))
         return coalition_values(np.ascontiguousarray(z_draws[:, cand]), offsets, members,
-                                np.ascontiguousarray(masks, dtype=np.int64), means, 0.5 * (covs + covs.transpose(0, 2, 1)),
-                                log_weights, R, U, evsi)
+                                np.ascontiguousarray(masks, dtype=np.int64), means, covs, log_weights, R, U, evsi)
 
     def _evaluate_trees(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tree ensembles: per-tree leaf tables shared by every coalition (no rows materialized)."""
