@@ -8,7 +8,10 @@ under the same spec with every panel dropped (then each panel member is a single
 exactly). Printed: rows/s of both, their ratio, and where the panel run's time goes (predictor
 calls, the draws and value kernels of the Monte Carlo estimator, the exact estimator, the rest).
 A panel of declared-level discrete features is valued from its joint outcomes' counts (one
-prediction per outcome); a panel with a continuous member needs one prediction per draw.
+prediction per outcome); a panel with a continuous member needs one prediction per draw. Under the
+copula classifier (what ``--predictor auto`` picks on pbc) every panel is valued on the classifier's
+scores instead (:class:`~acquire.engine.class_gaussian.ClassGaussianSetEstimator`: no predictor
+rows); its time is counted as Monte Carlo.
 
 ``--draws 1024 256 128`` repeats the panel runs at fewer Monte Carlo draws (the engine's default is
 1,024) and prints, beside each rate, the median standard error of the panels' values: the
@@ -66,10 +69,12 @@ def main() -> None:
                     help="Monte Carlo draws per value for the panel runs (the first is the headline)")
     a = ap.parse_args()
     warnings.simplefilter("ignore")
+    from acquire.engine.class_gaussian import ClassGaussianSetEstimator
     from acquire.engine.exact_tree import ExactTreeEstimator
     from acquire.engine.monte_carlo import MonteCarloEstimator
 
     timed(MonteCarloEstimator, "estimate", "mc")
+    timed(ClassGaussianSetEstimator, "estimate", "mc")
     timed(ExactTreeEstimator, "estimate", "exact")
     for name, keep, what in CASES:
         frame, spec = datasets.load(name)

@@ -25,6 +25,12 @@ def pima_model(pima):
 
 
 @pytest.fixture(scope="session")
+def pima_copula_model(pima):
+    frame, spec = pima
+    return acquire.fit_model(frame, spec, predictor="copula", holdout=0)
+
+
+@pytest.fixture(scope="session")
 def pima_model_dir(pima_model, tmp_path_factory):
     return pima_model.save(tmp_path_factory.mktemp("models") / "pima")
 

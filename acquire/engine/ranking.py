@@ -7,8 +7,8 @@ For observed ``x_o`` and a candidate set ``S`` (a feature, a panel or a group),
 with ``u = −H`` (EIG, nats) or ``u(p) = max_a Σ_y U[a, y] p(y)`` (EVSI, utility units).
 :class:`ValueOfInformation` values every candidate through the registry of value estimators
 (:data:`ESTIMATORS`, most preferred first: exact for single tests of a tree ensemble,
-quadrature for single tests of the copula classifier, the posterior for a Bayesian classifier, Monte
-Carlo for everything else), then prices, orders and
+quadrature for single tests of the copula classifier and Monte Carlo on its scores for its panels
+and groups, the posterior for a Bayesian classifier, Monte Carlo for everything else), then prices, orders and
 applies the stop rule with :mod:`acquire.engine.pricing`. One case (:meth:`~ValueOfInformation.rank`)
 and a whole batch (:meth:`~ValueOfInformation.rank_batch`, used by :func:`acquire.pipeline.rank_frame`)
 take the same path.
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from acquire.engine.estimator import CANDIDATE_KINDS, ValueEstimate, ValueEstimator
-from acquire.engine.class_gaussian import ClassGaussianEstimator
+from acquire.engine.class_gaussian import ClassGaussianEstimator, ClassGaussianSetEstimator
 from acquire.engine.exact_tree import ExactTreeEstimator
 from acquire.engine.monte_carlo import MonteCarloEstimator
 from acquire.engine.posterior import PosteriorEstimator, current_split
@@ -36,8 +36,8 @@ from acquire.spec import Spec, Unit
 __all__ = ["BatchRanking", "CandidateValue", "ESTIMATORS", "Ranking", "ValueOfInformation"]
 
 #: value estimators in order of preference; the engine gives each the cells no earlier one took
-ESTIMATORS: list[type[ValueEstimator]] = [ExactTreeEstimator, ClassGaussianEstimator, PosteriorEstimator,
-                                          MonteCarloEstimator]
+ESTIMATORS: list[type[ValueEstimator]] = [ExactTreeEstimator, ClassGaussianEstimator, ClassGaussianSetEstimator,
+                                          PosteriorEstimator, MonteCarloEstimator]
 #: ``method=`` → the estimators it may use
 METHODS: dict[str, list[type[ValueEstimator]]] = {"auto": ESTIMATORS, "exact": ESTIMATORS, "mc": [MonteCarloEstimator]}
 #: confidence level of the intervals the engine reports

@@ -22,8 +22,8 @@ import numpy as np
 from acquire.estimators.conditioning import _cholesky_in_place, forward_solve
 from acquire.estimators.value import eig_weighted, evsi_weighted
 
-__all__ = ["class_score_conditionals", "coalition_values", "gauss_legendre_table", "mixture_rule", "single_test_value",
-           "single_test_values"]
+__all__ = ["class_score_conditionals", "coalition_values", "gauss_legendre_table", "mixture_rule", "set_values",
+           "single_test_value", "single_test_values"]
 
 _CUTS = np.array([-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0])
 _SQRT2 = math.sqrt(2.0)
@@ -209,6 +209,56 @@ def class_score_conditionals(z: np.ndarray, means: np.ndarray, covs: np.ndarray,
 
 
 @numba.njit(cache=True)
+def _add_class_log_density(logp: np.ndarray, y: int, Zs: np.ndarray, centre: np.ndarray, cov: np.ndarray,
+                           log_weight: float) -> None:
+    """``logp[d, y] = log_weight + log N(Zs[d]; centre, cov)`` for every draw d (Zs (D, s))."""
+    D, n_s = Zs.shape
+    if n_s == 0:
+        logp[:, y] = log_weight
+        return
+    L = cov.copy()
+    if not _cholesky_in_place(L):
+        raise ValueError("a class covariance of the scores is not positive definite")
+    centred = np.empty((n_s, D))
+    for a in range(n_s):
+        for d in range(D):
+            centred[a, d] = Zs[d, a] - centre[a]
+    solved = forward_solve(L, centred)
+    constant = log_weight - n_s * _LOG_SQRT_2PI
+    for a in range(n_s):
+        constant -= math.log(L[a, a])
+    for d in range(D):
+        quad = 0.0
+        for a in range(n_s):
+            quad += solved[a, d] * solved[a, d]
+        logp[d, y] = constant - 0.5 * quad
+
+
+@numba.njit(cache=True)
+def _replicate_values(logp: np.ndarray, n_replicates: int, U: np.ndarray, evsi: bool,
+                      out: np.ndarray) -> float:
+    """Normalize each draw's log joint (D, K) to ``p(y | …)``, write the value over each replicate's
+    N = D / R draws into ``out`` (R,), and return the value over all D draws pooled."""
+    D, K = logp.shape
+    P = np.empty((D, K))
+    for d in range(D):
+        top = logp[d].max()
+        total = 0.0
+        for y in range(K):
+            total += math.exp(logp[d, y] - top)
+        log_total = math.log(total)
+        for y in range(K):
+            P[d, y] = math.exp(logp[d, y] - top - log_total)
+    N = D // n_replicates
+    w_replicate = np.full(N, 1.0 / N)
+    for r in range(n_replicates):
+        block = P[r * N:(r + 1) * N]
+        out[r] = evsi_weighted(w_replicate, block, U) if evsi else eig_weighted(w_replicate, block)
+    w_pooled = np.full(D, 1.0 / D)
+    return evsi_weighted(w_pooled, P, U) if evsi else eig_weighted(w_pooled, P)
+
+
+@numba.njit(cache=True)
 def coalition_values(Z: np.ndarray, offsets: np.ndarray, members: np.ndarray, masks: np.ndarray, means: np.ndarray,
                      covs: np.ndarray, log_weights: np.ndarray, n_replicates: int, U: np.ndarray,
                      evsi: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -227,16 +277,11 @@ def coalition_values(Z: np.ndarray, offsets: np.ndarray, members: np.ndarray, ma
     """
     D, q = Z.shape
     K = means.shape[0]
-    R = n_replicates
-    N = D // R
     B = masks.size
-    out = np.empty((R, B))
+    out = np.empty((n_replicates, B))
     pooled = np.empty(B)
     cols = np.empty(q, dtype=np.int64)
     logp = np.empty((D, K))
-    P = np.empty((D, K))
-    w_replicate = np.full(N, 1.0 / N)
-    w_pooled = np.full(D, 1.0 / D)
     for b in range(B):
         n_s = 0
         for i in range(offsets.size - 1):
@@ -245,39 +290,110 @@ def coalition_values(Z: np.ndarray, offsets: np.ndarray, members: np.ndarray, ma
                     cols[n_s] = members[k]
                     n_s += 1
         S = np.sort(cols[:n_s])
-        for y in range(K):
-            if n_s == 0:
-                logp[:, y] = log_weights[y]
-                continue
-            L = np.empty((n_s, n_s))
-            for a in range(n_s):
-                for c in range(n_s):
-                    L[a, c] = covs[y, S[a], S[c]]
-            if not _cholesky_in_place(L):
-                raise ValueError("a class covariance of the scores is not positive definite")
-            centred = np.empty((n_s, D))
-            for a in range(n_s):
-                for d in range(D):
-                    centred[a, d] = Z[d, S[a]] - means[y, S[a]]
-            solved = forward_solve(L, centred)
-            constant = log_weights[y] - n_s * _LOG_SQRT_2PI
-            for a in range(n_s):
-                constant -= math.log(L[a, a])
-            for d in range(D):
-                quad = 0.0
-                for a in range(n_s):
-                    quad += solved[a, d] * solved[a, d]
-                logp[d, y] = constant - 0.5 * quad
+        Zs = np.empty((D, n_s))
         for d in range(D):
-            top = logp[d].max()
-            total = 0.0
+            for a in range(n_s):
+                Zs[d, a] = Z[d, S[a]]
+        for y in range(K):
+            centre = np.empty(n_s)
+            cov = np.empty((n_s, n_s))
+            for a in range(n_s):
+                centre[a] = means[y, S[a]]
+                for c in range(n_s):
+                    cov[a, c] = covs[y, S[a], S[c]]
+            _add_class_log_density(logp, y, Zs, centre, cov, log_weights[y])
+        pooled[b] = _replicate_values(logp, n_replicates, U, evsi, out[:, b])
+    return out, pooled
+
+
+@numba.njit(cache=True, parallel=True)
+def set_values(normals: np.ndarray, which: np.ndarray, m_of: np.ndarray, class_cuts: np.ndarray, log_weights: np.ndarray,
+               means: np.ndarray, mu: np.ndarray, L: np.ndarray, set_case: np.ndarray, set_offsets: np.ndarray,
+               set_positions: np.ndarray, set_columns: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+               discrete: np.ndarray, cuts: np.ndarray, points: np.ndarray, n_replicates: int, U: np.ndarray,
+               evsi: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Monte Carlo value of acquiring each set of tests (a panel, a group) under class-conditional Gaussians.
+
+    Per case i and class k the engine gives the Gaussian of the missing scores given the known ones
+    as ``means[k] + mu[k, i]`` (over the case's m = ``m_of[i]`` missing scores, in column order) with
+    lower Cholesky factor ``L[k, i]`` (m, m), and ``log_weights[i, k] = log p(k | z_known)``. Every set
+    of case i is valued from the same draws (common random numbers): draw t uses the normals
+    ``e = normals[which[i], t]``; its class is ``k = #{c : class_cuts[i, c] ≤ e_0}`` (``class_cuts =
+    Φ⁻¹(cumulative p(k | z_known))``), and a set member at missing position a, column j, scores
+
+        z_a = means[k, j] + mu[k, i, a] + Σ_{b < m} L[k, i, a, b] e_{1+b},
+
+    clipped to ``[lower[j], upper[j]]`` (the classifier's scores stop at the end knots), or, for a
+    ``discrete[j]`` column, replaced by ``points[j, ℓ]`` with ``ℓ = #{cuts[j, ·] < z_a}`` (the level's
+    latent point, as the classifier scores an observed level; ``cuts[j]`` holds the levels' upper
+    ends, the last +inf). The draw updates the
+    prediction by Bayes' rule under each class's conditional Gaussian of the set's scores,
+
+        p(y | z_known, z_S) ∝ p(y | z_known) · N(z_S; means[y, S] + mu[y, i, S], (L Lᵀ)[y, i, S, S]),
+
+    and the set's value is the value kernel (EIG, or EVSI with ``U``) over the draws' predictions.
+    Set s belongs to case ``set_case[s]`` (sets of a case adjacent) and owns missing positions
+    ``set_positions[set_offsets[s]:set_offsets[s+1]]`` (columns ``set_columns[…]``). Returns the values
+    per replicate (n_sets, R) and pooled over all draws (n_sets,).
+    """
+    n_sets = set_case.size
+    T = normals.shape[1]
+    K = means.shape[0]
+    out = np.empty((n_sets, n_replicates))
+    pooled = np.empty(n_sets)
+    n_runs = 0
+    for s in range(n_sets):
+        if s == 0 or set_case[s - 1] != set_case[s]:
+            n_runs += 1
+    first = np.empty(n_runs + 1, dtype=np.int64)  # each case's run of sets: first[r] … first[r + 1] − 1
+    r = 0
+    for s in range(n_sets):
+        if s == 0 or set_case[s - 1] != set_case[s]:
+            first[r] = s
+            r += 1
+    first[n_runs] = n_sets
+    for run in numba.prange(n_runs):
+        i = set_case[first[run]]
+        g = which[i]
+        klass = np.empty(T, dtype=np.int64)  # the draws' classes, shared by the case's sets
+        for t in range(T):
+            k = 0
+            for c in range(class_cuts.shape[1]):
+                if class_cuts[i, c] <= normals[g, t, 0]:
+                    k += 1
+            klass[t] = min(k, K - 1)
+        logp = np.empty((T, K))
+        for s in range(first[run], first[run + 1]):
+            start, stop = set_offsets[s], set_offsets[s + 1]
+            n_s = stop - start
+            Zs = np.empty((T, n_s))
+            for t in range(T):
+                k = klass[t]
+                for a in range(n_s):
+                    pos, j = set_positions[start + a], set_columns[start + a]
+                    z = means[k, j] + mu[k, i, pos]
+                    for b in range(pos + 1):  # L is lower triangular
+                        z += L[k, i, pos, b] * normals[g, t, 1 + b]
+                    if discrete[j]:
+                        level = 0
+                        while level < cuts.shape[1] and cuts[j, level] < z:
+                            level += 1
+                        z = points[j, level]
+                    else:
+                        z = min(max(z, lower[j]), upper[j])
+                    Zs[t, a] = z
             for y in range(K):
-                total += math.exp(logp[d, y] - top)
-            log_total = math.log(total)
-            for y in range(K):
-                P[d, y] = math.exp(logp[d, y] - top - log_total)
-        for r in range(R):
-            block = P[r * N:(r + 1) * N]
-            out[r, b] = evsi_weighted(w_replicate, block, U) if evsi else eig_weighted(w_replicate, block)
-        pooled[b] = evsi_weighted(w_pooled, P, U) if evsi else eig_weighted(w_pooled, P)
+                centre = np.empty(n_s)
+                cov = np.empty((n_s, n_s))
+                for a in range(n_s):
+                    pa = set_positions[start + a]
+                    centre[a] = means[y, set_columns[start + a]] + mu[y, i, pa]
+                    for c in range(n_s):
+                        pc = set_positions[start + c]
+                        acc = 0.0
+                        for b in range(min(pa, pc) + 1):
+                            acc += L[y, i, pa, b] * L[y, i, pc, b]
+                        cov[a, c] = acc
+                _add_class_log_density(logp, y, Zs, centre, cov, log_weights[i, y])
+            pooled[s] = _replicate_values(logp, n_replicates, U, evsi, out[s])
     return out, pooled
