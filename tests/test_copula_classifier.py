@@ -265,38 +265,42 @@ def test_pattern_groups_equal_numpys_unique_rows():
 
 @pytest.mark.parametrize("objective, case", [("eig", {"age": 40.0, "bmi": 31.0}), ("evsi", {"age": 40.0, "bmi": 31.0}),
                                              ("eig", {}), ("evsi", {"glu": 150.0, "npreg": 2, "ped": 0.4})])
-def test_the_value_of_information_game_scores_draws_once_and_agrees_with_the_predictor(pima_model, objective, case):
-    """The class-Gaussian fast path of the VOI game (each class conditioned on the known scores once,
-    every coalition in one numba call) equals materializing every coalition's rows and calling
-    predict_distribution (the generic path), coalition by coalition, for EIG and EVSI."""
+def test_the_value_of_information_game_values_coalitions_as_rank_values_sets(pima_model, objective, case):
+    """The class-Gaussian fast path of the VOI game (the case's score draws made once, every coalition
+    in one numba call) equals each coalition valued as a set in NumPy/SciPy (EIG and EVSI), and the
+    grand coalition's value is the one ``rank``'s set estimator gives every missing test together."""
+    from acquire.engine.class_gaussian import ClassGaussianSetEstimator
     from acquire.engine.shapley import ValueOfInformationGame
 
-    _, _, model = pima_model
+    _, spec, model = pima_model
     ranker = model.ranker(n_draws=64, n_replicates=8, seed=1, objective=objective)
     game = ValueOfInformationGame(ranker, case)
     masks = np.arange(1 << len(game.players))
     fast_reps, fast = game._evaluate_class_gaussian(masks)
-    R, N, p = 8, 8, game.x.size
+    U = model.spec.utility if objective == "evsi" else None
     # a zero EVSI is a difference of utilities in the hundreds: rounding at 1e-14 of their scale
-    atol = 1e-14 * (np.abs(model.spec.utility).max() if objective == "evsi" else 1.0)
+    atol = 1e-14 * (np.abs(U).max() if objective == "evsi" else 1.0)
     for mask in masks:
-        cols = [c for i, cs in enumerate(game.columns) if (int(mask) >> i) & 1 for c in cs]
-        rows = np.broadcast_to(game.x, (R, N, p)).copy()
-        if cols:
-            rows[..., cols] = game._joint[..., cols]
-        pred = model.predictor.predict_distribution(rows.reshape(-1, p)).reshape(1, R, N, -1)
-        np.testing.assert_allclose(fast_reps[:, mask], game._mc.kernel(pred)[0], rtol=1e-10, atol=atol)
-        assert fast[mask] == pytest.approx(game._mc.kernel(pred.reshape(1, 1, R * N, -1))[0, 0], rel=1e-10, abs=atol)
+        cols = sorted(c for i, cs in enumerate(game.columns) if (int(mask) >> i) & 1 for c in cs)
+        reps, pooled = _set_value_reference(model, game.x, cols, 64, 1, U=U)
+        np.testing.assert_allclose(fast_reps[:, mask], reps, rtol=1e-9, atol=atol + 1e-13)
+        assert fast[mask] == pytest.approx(pooled, rel=1e-9, abs=atol + 1e-13)
+    every = sorted(c for cs in game.columns for c in cs)
+    whole = ClassGaussianSetEstimator(ranker).estimate(game.x[None, :], [every], np.ones((1, 1), bool),
+                                                      np.isnan(game.x)[None, :])
+    assert fast[-1] == pytest.approx(whole.value[0, 0], rel=1e-12, abs=atol)
 
 
-def _set_value_reference(model, x, cols, n_draws, seed, R=8):
+def _set_value_reference(model, x, cols, n_draws, seed, R=8, U=None):
     """Monte Carlo value of acquiring the set ``cols`` written out in NumPy/SciPy from the classifier's
     own model: per class the Gaussian of the missing scores given the known ones (condition_gaussian),
     the engine's documented normals (the first picks the class by ``p(y | x_o)``), scores clipped to the
     end knots or, for a discrete feature, the latent point of the level drawn (through the marginal's
-    own ppf and latent_point), and Bayes' rule with scipy's multivariate normal."""
+    own ppf and latent_point), and Bayes' rule with scipy's multivariate normal; EIG, or EVSI with ``U``."""
     from acquire.engine.draws import standard_normal_draws
 
+    if not cols:
+        return np.zeros(R), 0.0
     pred = model.predictor
     z = pred.scores(x[None, :])[0]
     known, mis = np.flatnonzero(~np.isnan(z)), np.flatnonzero(np.isnan(z))
@@ -322,8 +326,10 @@ def _set_value_reference(model, x, cols, n_draws, seed, R=8):
     P /= P.sum(axis=1, keepdims=True)
 
     def eig(block):
+        if U is not None:  # EVSI: the mean best expected utility per draw, less the best at the mean
+            return max((block @ U.T).max(axis=1).mean() - (U @ block.mean(axis=0)).max(), 0.0)
         h = lambda q: -np.sum(np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0), axis=-1)  # noqa: E731
-        return h(block.mean(axis=0)) - h(block).mean()
+        return max(h(block.mean(axis=0)) - h(block).mean(), 0.0)
 
     return np.array([eig(b) for b in P.reshape(R, n_draws // R, -1)]), eig(P)
 

@@ -28,10 +28,11 @@ from scipy.special import ndtr, ndtri
 
 from acquire.engine.draws import standard_normal_draws
 from acquire.engine.estimator import ValueContext, ValueEstimate, ValueEstimator, open_columns
-from acquire.estimators.class_gaussian import (class_score_conditionals, gauss_legendre_table, set_values,
+from acquire.estimators.class_gaussian import (class_score_conditionals, gauss_legendre_table, score_draws, set_values,
                                                single_test_values)
 from acquire.estimators.conditioning import conditional_factors
 from acquire.estimators.value import eig_weighted, evsi_weighted, mean_and_se
+from acquire.exceptions import AcquireError
 
 __all__ = ["ClassGaussianEstimator", "ClassGaussianSetEstimator"]
 
@@ -41,14 +42,13 @@ ROWS_PER_BLOCK = 512
 _U_EPS = 1e-9  # the clip of the copula's latent_point: the end knots' scores
 
 
-class ClassGaussianEstimator(ValueEstimator):
-    """Single tests of a class-conditional Gaussian classifier, by quadrature or a finite sum."""
+class _ClassGaussianValues(ValueEstimator):
+    """What both estimators read off the classifier: the objective's utilities, which features are
+    discrete, and the end knots' scores (where each continuous score is clipped, as the copula's
+    latent_point clips an observed value)."""
 
-    name = "class_gaussian"
     predictor_capability = "class_gaussian"
-    candidate_kinds = frozenset({"single"})
     target_kinds = frozenset({"binary", "multiclass"})
-    quadrature_rtol = 1e-6
 
     def __init__(self, engine: ValueContext) -> None:
         super().__init__(engine)
@@ -57,12 +57,22 @@ class ClassGaussianEstimator(ValueEstimator):
         utility = engine.spec.utility
         self.utility = (np.zeros((1, 1)) if utility is None or not self.evsi
                         else np.ascontiguousarray(utility, dtype=np.float64))
-        self.nodes, self.weights, self.counts = gauss_legendre_table()
         marginals = self.predictor.copula_.marginals_
         self.discrete = np.array([m.discrete for m in marginals], dtype=bool)
-        # each continuous score is clipped to its marginal's end knots (the copula's latent_point)
         ends = np.array([ndtri(np.clip(m.u[[0, -1]], _U_EPS, 1 - _U_EPS)) for m in marginals]).reshape(-1, 2)
         self.lower, self.upper = np.ascontiguousarray(ends[:, 0]), np.ascontiguousarray(ends[:, 1])
+
+
+class ClassGaussianEstimator(_ClassGaussianValues):
+    """Single tests of a class-conditional Gaussian classifier, by quadrature or a finite sum."""
+
+    name = "class_gaussian"
+    candidate_kinds = frozenset({"single"})
+    quadrature_rtol = 1e-6
+
+    def __init__(self, engine: ValueContext) -> None:
+        super().__init__(engine)
+        self.nodes, self.weights, self.counts = gauss_legendre_table()
         self.log_priors = np.log(self.predictor.priors_)
 
     def estimate(self, X: np.ndarray, columns: Sequence[Sequence[int]], cells: np.ndarray,
@@ -114,7 +124,7 @@ class ClassGaussianEstimator(ValueEstimator):
         return float(eig_weighted(W, np.ascontiguousarray(P)))
 
 
-class ClassGaussianSetEstimator(ValueEstimator):
+class ClassGaussianSetEstimator(_ClassGaussianValues):
     """Sets of tests (panels, groups) of a class-conditional Gaussian classifier, by Monte Carlo on its scores.
 
     A block of cases is valued in one numba call (:func:`~acquire.estimators.class_gaussian.set_values`):
@@ -127,22 +137,12 @@ class ClassGaussianSetEstimator(ValueEstimator):
     """
 
     name = "class_gaussian_sets"
-    predictor_capability = "class_gaussian"
     candidate_kinds = frozenset({"set"})
-    target_kinds = frozenset({"binary", "multiclass"})
 
     def __init__(self, engine: ValueContext) -> None:
         super().__init__(engine)
-        self.predictor = engine.predictor
-        self.evsi = engine.objective == "evsi"
-        utility = engine.spec.utility
-        self.utility = (np.zeros((1, 1)) if utility is None or not self.evsi
-                        else np.ascontiguousarray(utility, dtype=np.float64))
         marginals = self.predictor.copula_.marginals_
         p = len(marginals)
-        self.discrete = np.array([m.discrete for m in marginals], dtype=bool)
-        ends = np.array([ndtri(np.clip(m.u[[0, -1]], _U_EPS, 1 - _U_EPS)) for m in marginals]).reshape(-1, 2)
-        self.lower, self.upper = np.ascontiguousarray(ends[:, 0]), np.ascontiguousarray(ends[:, 1])
         # a discrete feature's levels: upper ends of their latent intervals (the last +inf) and latent points
         width = max([m.values.size for m in marginals if m.discrete] + [1])
         self.cuts, self.points = np.full((p, width), np.inf), np.zeros((p, width))
@@ -165,18 +165,8 @@ class ClassGaussianSetEstimator(ValueEstimator):
     def _block(self, X: np.ndarray, columns: Sequence[Sequence[int]], cells: np.ndarray, open_: np.ndarray,
                rows: np.ndarray, out: ValueEstimate) -> None:
         """Value the cells of ``rows`` into ``out``."""
-        from acquire.predictors.copula_classifier import log_posterior
-
-        engine, pred = self.engine, self.predictor
-        R, per = engine.n_replicates, engine.n_draws // engine.n_replicates
-        Z = pred.scores(X[rows])  # NaN where missing, or where the classifier never saw the feature
-        log_w = log_posterior(Z, pred.means_, pred.covariances_, pred.priors_)
-        factors = [conditional_factors(np.ascontiguousarray(pred.covariances_[k]), Z - pred.means_[k])
-                   for k in range(pred.means_.shape[0])]
-        missing = factors[0][0]  # (n, p), −1 padded: the same for every class
-        position = np.full(Z.shape, -1, dtype=np.int64)
-        for i, j in zip(*np.nonzero(missing >= 0)):
-            position[i, missing[i, j]] = j
+        model = self.score_model(X[rows])
+        position = model["position"]
         set_case, set_cells, offsets, positions, members = [], [], [0], [], []
         for r, i in enumerate(rows):
             for u in np.flatnonzero(cells[i]):
@@ -191,6 +181,38 @@ class ClassGaussianSetEstimator(ValueEstimator):
                 offsets.append(len(members))
         if not set_cells:
             return
+        R = self.engine.n_replicates
+        replicates, pooled = set_values(
+            model["normals"], model["which"], model["m_of"], model["class_cuts"], model["log_weights"],
+            model["means"], model["mu"], model["L"], np.asarray(set_case, dtype=np.int64),
+            np.asarray(offsets, dtype=np.int64), np.asarray(positions, dtype=np.int64),
+            np.asarray(members, dtype=np.int64), *self._score_maps(), R, self.utility, self.evsi)
+        se = mean_and_se(replicates)[1]
+        for k, (i, u) in enumerate(set_cells):
+            out.value[i, u], out.se[i, u], out.dof[i, u], out.method[i, u] = pooled[k], se[k], R - 1, "mc"
+
+    def _score_maps(self) -> tuple[np.ndarray, ...]:
+        """How a drawn score becomes the score the classifier reads: clipped to the end knots, or a level's point."""
+        return self.discrete, self.lower, self.upper, self.cuts, self.points
+
+    def score_model(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """What the draws of encoded cases ``X`` (n, p) need (the arguments of
+        :func:`~acquire.estimators.class_gaussian.set_values`): the log class probabilities and their
+        ``Φ⁻¹`` cumulative cuts, per class the conditional factors of the missing scores
+        (``mu``, ``L``: (K, n, p), (K, n, p, p)), each column's position among the case's missing scores
+        (−1 where known or never seen), and the engine's normals for each number of missing scores."""
+        from acquire.predictors.copula_classifier import log_posterior
+
+        engine, pred = self.engine, self.predictor
+        R, per = engine.n_replicates, engine.n_draws // engine.n_replicates
+        Z = pred.scores(X)  # NaN where missing, or where the classifier never saw the feature
+        log_w = log_posterior(Z, pred.means_, pred.covariances_, pred.priors_)
+        factors = [conditional_factors(np.ascontiguousarray(pred.covariances_[k]), Z - pred.means_[k])
+                   for k in range(pred.means_.shape[0])]
+        missing = factors[0][0]  # (n, p), −1 padded: the same for every class
+        position = np.full(Z.shape, -1, dtype=np.int64)
+        for i, j in zip(*np.nonzero(missing >= 0)):
+            position[i, missing[i, j]] = j
         m_of = (missing >= 0).sum(axis=1)
         distinct = np.unique(m_of)
         normals = np.zeros((distinct.size, R * per, int(distinct.max()) + 1))
@@ -198,12 +220,21 @@ class ClassGaussianSetEstimator(ValueEstimator):
             normals[g, :, : int(m) + 1] = standard_normal_draws(R, per, int(m) + 1, engine.seed).reshape(R * per, -1)
         with np.errstate(divide="ignore"):
             class_cuts = ndtri(np.clip(np.cumsum(np.exp(log_w), axis=1), 0.0, 1.0))
-        replicates, pooled = set_values(
-            normals, np.searchsorted(distinct, m_of), m_of, np.ascontiguousarray(class_cuts), np.ascontiguousarray(log_w),
-            np.ascontiguousarray(pred.means_), np.stack([f[1] for f in factors]), np.stack([f[2] for f in factors]),
-            np.asarray(set_case, dtype=np.int64), np.asarray(offsets, dtype=np.int64), np.asarray(positions, dtype=np.int64),
-            np.asarray(members, dtype=np.int64), self.lower, self.upper, self.discrete, self.cuts, self.points, R,
-            self.utility, self.evsi)
-        se = mean_and_se(replicates)[1]
-        for k, (i, u) in enumerate(set_cells):
-            out.value[i, u], out.se[i, u], out.dof[i, u], out.method[i, u] = pooled[k], se[k], R - 1, "mc"
+        return {"normals": normals, "which": np.searchsorted(distinct, m_of), "m_of": m_of,
+                "class_cuts": np.ascontiguousarray(class_cuts), "log_weights": np.ascontiguousarray(log_w),
+                "means": np.ascontiguousarray(pred.means_), "mu": np.stack([f[1] for f in factors]),
+                "L": np.stack([f[2] for f in factors]), "position": position}
+
+    def case_draws(self, x: np.ndarray, columns: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For the encoded case ``x`` and missing, scored ``columns``: the draws of their scores (R·N, q)
+        that the set values use, per class their Gaussian given the known scores (means (K, q),
+        covariances (K, q, q)) and ``log p(y | x_o)`` (K,): what
+        :func:`~acquire.estimators.class_gaussian.coalition_values` takes for a VOI Shapley game."""
+        model = self.score_model(np.asarray(x, dtype=np.float64)[None, :])
+        positions = model["position"][0, list(columns)]
+        if (positions < 0).any():
+            raise AcquireError("case_draws takes columns that are missing and scored by the classifier")
+        Z, means, covs = score_draws(model["normals"][0], model["class_cuts"][0], model["means"], model["mu"],
+                                     model["L"], np.ascontiguousarray(positions), np.asarray(columns, dtype=np.int64),
+                                     *self._score_maps())
+        return Z, means, covs, model["log_weights"][0]

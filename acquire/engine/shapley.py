@@ -121,7 +121,11 @@ class ValueOfInformationGame(Game):
         self.n_replicates = ranker.n_replicates
         self.chunk_rows = chunk_rows
         self._mc = ranker.monte_carlo()  # the engine's joint draws and value kernel
-        self._joint = self._mc.joint_draws(self.x) if np.isnan(self.x).any() else None
+
+    @functools.cached_property
+    def _joint(self) -> np.ndarray | None:
+        """The engine's joint draws of the case's missing features (R, N, p); None when none is missing."""
+        return self._mc.joint_draws(self.x) if np.isnan(self.x).any() else None
 
     def _draws(self) -> np.ndarray:
         assert self._joint is not None  # a coalition with members has missing columns to draw
@@ -155,40 +159,27 @@ class ValueOfInformationGame(Game):
 
 
     def _evaluate_class_gaussian(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Class-Gaussian predictors (the copula classifier): the draws are scored once, each class's
+        """Class-Gaussian predictors (the copula classifier): the draws of the candidates' scores are the
+        ones ``rank`` values the case's panels and groups from
+        (:meth:`~acquire.engine.class_gaussian.ClassGaussianSetEstimator.case_draws`), each class's
         Gaussian is conditioned on the case's known scores once, and every coalition is valued in one
         numba call (:func:`~acquire.estimators.class_gaussian.coalition_values`): per coalition and
-        class one factor of the coalition's block, no rows materialized."""
+        class one factor of the coalition's block, no rows materialized. The grand coalition's value is
+        the value ``rank`` gives the set of every missing test."""
+        from acquire.engine.class_gaussian import ClassGaussianSetEstimator
         from acquire.estimators.class_gaussian import coalition_values
-        from acquire.estimators.gaussian import condition_gaussian
-        from acquire.predictors.copula_classifier import pattern_log_joint
 
         predictor = self.ranker.predictor
-        R, N = self.n_replicates, self.ranker.n_draws // self.n_replicates
-        p = self.x.size
-        z_case = predictor.scores(self.x[None, :])[0]
-        z_draws = predictor.scores(self._joint.reshape(R * N, p)) if self._joint is not None else np.zeros((R * N, p))
-        known = np.flatnonzero(~np.isnan(z_case))
         # each player's columns the model has scores for (a feature it never saw is always missing)
-        owned = [[c for c in cs if not np.isnan(z_draws[0, c])] for cs in self.columns]
-        cand = np.array(sorted({c for cs in owned for c in cs}), dtype=np.int64)
-        position = {int(c): k for k, c in enumerate(cand)}
+        owned = [[c for c in cs if not predictor.unseen_[c]] for cs in self.columns]
+        cand = sorted({c for cs in owned for c in cs})
+        position = {c: k for k, c in enumerate(cand)}
         members = np.array([position[c] for cs in owned for c in cs], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum([len(cs) for cs in owned])]).astype(np.int64)
-        # per class: log π_y + log N(z_known), and the Gaussian of the candidates' scores given z_known
-        log_weights = pattern_log_joint(z_case[known][None, :], known, predictor.means_, predictor.covariances_,
-                                        predictor.priors_)[0]
-        at = np.searchsorted(np.setdiff1d(np.arange(p), known), cand)  # the candidates among the unknown scores
-        K = predictor.means_.shape[0]
-        means, covs = np.empty((K, cand.size)), np.empty((K, cand.size, cand.size))
-        for y in range(K):
-            mean, cov = condition_gaussian(predictor.means_[y], predictor.covariances_[y], known, z_case[known])
-            means[y], covs[y] = mean[at], cov[np.ix_(at, at)]
-        engine = self._mc.engine  # the objective and utilities the Monte Carlo kernel uses
-        evsi = engine.objective == "evsi"
-        U = np.ascontiguousarray(engine.spec.utility, dtype=np.float64) if evsi else np.zeros((1, 1))
-        return coalition_values(np.ascontiguousarray(z_draws[:, cand]), offsets, members,
-                                np.ascontiguousarray(masks, dtype=np.int64), means, covs, log_weights, R, U, evsi)
+        sets = self.ranker.estimator(ClassGaussianSetEstimator)
+        Z, means, covs, log_weights = sets.case_draws(self.x, cand)
+        return coalition_values(np.ascontiguousarray(Z), offsets, members, np.ascontiguousarray(masks, dtype=np.int64),
+                                means, covs, log_weights, self.n_replicates, sets.utility, sets.evsi)
 
     def _evaluate_trees(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tree ensembles: per-tree leaf tables shared by every coalition (no rows materialized)."""

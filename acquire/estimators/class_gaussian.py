@@ -22,8 +22,8 @@ import numpy as np
 from acquire.estimators.conditioning import _cholesky_in_place, forward_solve
 from acquire.estimators.value import eig_weighted, evsi_weighted
 
-__all__ = ["class_score_conditionals", "coalition_values", "gauss_legendre_table", "mixture_rule", "set_values",
-           "single_test_value", "single_test_values"]
+__all__ = ["class_score_conditionals", "coalition_values", "gauss_legendre_table", "mixture_rule", "score_draws",
+           "set_values", "single_test_value", "single_test_values"]
 
 _CUTS = np.array([-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0])
 _SQRT2 = math.sqrt(2.0)
@@ -306,11 +306,87 @@ def coalition_values(Z: np.ndarray, offsets: np.ndarray, members: np.ndarray, ma
     return out, pooled
 
 
+@numba.njit(cache=True)
+def _draw_classes(normals: np.ndarray, class_cuts: np.ndarray, K: int) -> np.ndarray:
+    """Each draw's class ``k = #{c : class_cuts[c] ≤ e_0}`` (T,) from the case's normals ``e`` (T, 1 + m)."""
+    T = normals.shape[0]
+    klass = np.empty(T, dtype=np.int64)
+    for t in range(T):
+        k = 0
+        for c in range(class_cuts.size):
+            if class_cuts[c] <= normals[t, 0]:
+                k += 1
+        klass[t] = min(k, K - 1)
+    return klass
+
+
+@numba.njit(cache=True)
+def _draw_scores(normals: np.ndarray, klass: np.ndarray, means: np.ndarray, mu: np.ndarray, L: np.ndarray, i: int,
+                 positions: np.ndarray, columns: np.ndarray, discrete: np.ndarray, lower: np.ndarray,
+                 upper: np.ndarray, cuts: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Case ``i``'s draws (T, n) of the scores of ``columns`` (at missing ``positions``), as :func:`set_values` states."""
+    T, n = normals.shape[0], positions.size
+    Zs = np.empty((T, n))
+    for t in range(T):
+        k = klass[t]
+        for a in range(n):
+            pos, j = positions[a], columns[a]
+            z = means[k, j] + mu[k, i, pos]
+            for b in range(pos + 1):  # L is lower triangular
+                z += L[k, i, pos, b] * normals[t, 1 + b]
+            if discrete[j]:
+                level = 0
+                while level < cuts.shape[1] and cuts[j, level] < z:
+                    level += 1
+                z = points[j, level]
+            else:
+                z = min(max(z, lower[j]), upper[j])
+            Zs[t, a] = z
+    return Zs
+
+
+@numba.njit(cache=True)
+def _set_gaussian(means: np.ndarray, mu: np.ndarray, L: np.ndarray, i: int, y: int, positions: np.ndarray,
+                  columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Class ``y``'s Gaussian of the scores of ``columns`` given case ``i``'s known scores: mean
+    ``means[y, j] + mu[y, i, pos]`` and covariance ``(L Lᵀ)[y, i, pos, pos']``."""
+    n = positions.size
+    centre = np.empty(n)
+    cov = np.empty((n, n))
+    for a in range(n):
+        pa = positions[a]
+        centre[a] = means[y, columns[a]] + mu[y, i, pa]
+        for c in range(n):
+            pc = positions[c]
+            acc = 0.0
+            for b in range(min(pa, pc) + 1):
+                acc += L[y, i, pa, b] * L[y, i, pc, b]
+            cov[a, c] = acc
+    return centre, cov
+
+
+@numba.njit(cache=True)
+def score_draws(normals: np.ndarray, class_cuts: np.ndarray, means: np.ndarray, mu: np.ndarray, L: np.ndarray,
+                positions: np.ndarray, columns: np.ndarray, discrete: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                cuts: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One case (index 0 of ``mu``, ``L``): the draws (T, n) of the scores of ``columns`` that
+    :func:`set_values` values, and per class the Gaussian of those scores given the known ones,
+    means (K, n) and covariances (K, n, n); the arguments are :func:`set_values`' for that case."""
+    K = means.shape[0]
+    klass = _draw_classes(normals, class_cuts, K)
+    Z = _draw_scores(normals, klass, means, mu, L, 0, positions, columns, discrete, lower, upper, cuts, points)
+    centres = np.empty((K, positions.size))
+    covs = np.empty((K, positions.size, positions.size))
+    for y in range(K):
+        centres[y], covs[y] = _set_gaussian(means, mu, L, 0, y, positions, columns)
+    return Z, centres, covs
+
+
 @numba.njit(cache=True, parallel=True)
 def set_values(normals: np.ndarray, which: np.ndarray, m_of: np.ndarray, class_cuts: np.ndarray, log_weights: np.ndarray,
                means: np.ndarray, mu: np.ndarray, L: np.ndarray, set_case: np.ndarray, set_offsets: np.ndarray,
-               set_positions: np.ndarray, set_columns: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-               discrete: np.ndarray, cuts: np.ndarray, points: np.ndarray, n_replicates: int, U: np.ndarray,
+               set_positions: np.ndarray, set_columns: np.ndarray, discrete: np.ndarray, lower: np.ndarray,
+               upper: np.ndarray, cuts: np.ndarray, points: np.ndarray, n_replicates: int, U: np.ndarray,
                evsi: bool) -> tuple[np.ndarray, np.ndarray]:
     """Monte Carlo value of acquiring each set of tests (a panel, a group) under class-conditional Gaussians.
 
@@ -354,46 +430,15 @@ def set_values(normals: np.ndarray, which: np.ndarray, m_of: np.ndarray, class_c
     first[n_runs] = n_sets
     for run in numba.prange(n_runs):
         i = set_case[first[run]]
-        g = which[i]
-        klass = np.empty(T, dtype=np.int64)  # the draws' classes, shared by the case's sets
-        for t in range(T):
-            k = 0
-            for c in range(class_cuts.shape[1]):
-                if class_cuts[i, c] <= normals[g, t, 0]:
-                    k += 1
-            klass[t] = min(k, K - 1)
+        e = normals[which[i]]
+        klass = _draw_classes(e, class_cuts[i], K)  # shared by the case's sets
         logp = np.empty((T, K))
         for s in range(first[run], first[run + 1]):
-            start, stop = set_offsets[s], set_offsets[s + 1]
-            n_s = stop - start
-            Zs = np.empty((T, n_s))
-            for t in range(T):
-                k = klass[t]
-                for a in range(n_s):
-                    pos, j = set_positions[start + a], set_columns[start + a]
-                    z = means[k, j] + mu[k, i, pos]
-                    for b in range(pos + 1):  # L is lower triangular
-                        z += L[k, i, pos, b] * normals[g, t, 1 + b]
-                    if discrete[j]:
-                        level = 0
-                        while level < cuts.shape[1] and cuts[j, level] < z:
-                            level += 1
-                        z = points[j, level]
-                    else:
-                        z = min(max(z, lower[j]), upper[j])
-                    Zs[t, a] = z
+            positions = set_positions[set_offsets[s]:set_offsets[s + 1]]
+            columns = set_columns[set_offsets[s]:set_offsets[s + 1]]
+            Zs = _draw_scores(e, klass, means, mu, L, i, positions, columns, discrete, lower, upper, cuts, points)
             for y in range(K):
-                centre = np.empty(n_s)
-                cov = np.empty((n_s, n_s))
-                for a in range(n_s):
-                    pa = set_positions[start + a]
-                    centre[a] = means[y, set_columns[start + a]] + mu[y, i, pa]
-                    for c in range(n_s):
-                        pc = set_positions[start + c]
-                        acc = 0.0
-                        for b in range(min(pa, pc) + 1):
-                            acc += L[y, i, pa, b] * L[y, i, pc, b]
-                        cov[a, c] = acc
+                centre, cov = _set_gaussian(means, mu, L, i, y, positions, columns)
                 _add_class_log_density(logp, y, Zs, centre, cov, log_weights[i, y])
             pooled[s] = _replicate_values(logp, n_replicates, U, evsi, out[s])
     return out, pooled
