@@ -5,7 +5,9 @@
 Prints, per estimator: repeats, intervals, coverage, and the estimates' spread over the mean reported
 se (1.0 = the se is right). Targets: exact Shapley values of a 10-player game with interactions
 (KernelSHAP, permutation), of a 6-player game whose coalition values are 8 noisy replicates
-("enumerated"), and the exact single-test EIG of the pima tree model (Monte Carlo ranking).
+("enumerated"), the exact single-test EIG of the pima tree model (Monte Carlo ranking), and the
+single-test EIG the copula classifier's quadrature gives (its set estimator, Monte Carlo on the
+class scores, handed one-test sets).
 The same games are asserted in tests/test_coverage.py (coverage within 90-98 %).
 """
 
@@ -49,7 +51,7 @@ def main() -> None:
     row("Shapley enumerated (MC coalitions)", [r.values for r in runs], [r.ci_lower for r in runs],
         [r.ci_upper for r in runs], [r.se for r in runs], truth6, int(runs[0].dof[0]))
     frame, spec = datasets.load("pima")
-    model = acquire.fit_model(frame.drop(index=0), spec, seed=0, holdout=0)
+    model = acquire.fit_model(frame.drop(index=0), spec, predictor="xgboost", seed=0, holdout=0)
     case = {"age": 24.0, "bmi": 30.2}
     exact = {c.feature: c.value for c in model.rank(case, method="exact").candidates}
     names = sorted(exact)
@@ -57,6 +59,20 @@ def main() -> None:
     get = lambda a: [[getattr(r[n], a) for n in names] for r in rows]  # noqa: E731
     row("EIG Monte Carlo (pima, 5 tests)", get("value"), get("ci_lower"), get("ci_upper"), get("se"),
         np.array([exact[n] for n in names]), rows[0][names[0]].dof)
+    from acquire.engine.class_gaussian import ClassGaussianEstimator, ClassGaussianSetEstimator
+
+    copula = acquire.fit_model(frame, spec, predictor="copula", holdout=0)
+    parts = []
+    for case in ({"age": 40.0, "bmi": 31.0}, {}, {"glu": 150.0, "npreg": 2, "ped": 0.4}):
+        x = spec.encode_case(case)[None, :]
+        sets = [[j] for j in np.flatnonzero(np.isnan(x[0]))]
+        cells = np.ones((1, len(sets)), bool)
+        truth_c = ClassGaussianEstimator(copula.ranker()).estimate(x, sets, cells, np.isnan(x)).value[0]
+        est = [ClassGaussianSetEstimator(copula.ranker(seed=s)).estimate(x, sets, cells, np.isnan(x)) for s in range(500)]
+        parts.append(([e.value[0] for e in est], [e.interval()[0][0] for e in est], [e.interval()[1][0] for e in est],
+                      [e.se[0] for e in est], truth_c))
+    joined = [np.concatenate([np.asarray(part[k]) for part in parts], axis=-1) for k in range(5)]
+    row("EIG copula sets (pima, 16 tests)", *joined, 7)
 
 
 if __name__ == "__main__":
