@@ -1,6 +1,6 @@
 """Shapley estimators on one value-of-information game: ours vs shap and shapiq.
 
-    pip install ".[bench]"        # shap, shapiq
+    pip install ".[bench]"        # shap, shapiq, lightgbm (for shapiq's ProxySPEX)
     python benchmarks/bench_shapley.py
 
 The game: a breast_cancer case with 12 missing tests, v(S) = EIG of acquiring S (Monte Carlo with
@@ -80,10 +80,10 @@ def main() -> None:
         e = shap.PermutationExplainer(lambda Z: f(Z), shap.maskers.Independent(np.zeros((1, m))), seed=seed)
         return e(np.ones((1, m)), max_evals=max(budget, 2 * m + 1)).values[0], budget
 
-    def shapiq_method(name):
+    def shapiq_method(name, **options):
         def run(budget, seed):
             import shapiq
-            approx = getattr(shapiq, name)(n=m, random_state=seed)
+            approx = getattr(shapiq, name)(n=m, random_state=seed, **options)
             iv = approx.approximate(budget=budget, game=lambda Z: f(Z))
             return np.array([iv[(i,)] for i in range(m)]), budget
         return run
@@ -93,6 +93,10 @@ def main() -> None:
                "shap KernelExplainer": shap_kernel, "shap PermutationExplainer": shap_permutation}
     for name in ("KernelSHAP", "PermutationSamplingSV", "SVARM", "StratifiedSamplingSV", "kADDSHAP"):
         methods[f"shapiq {name}"] = shapiq_method(name)
+    # the regression and proxy-model families shapiq 1.4 ships (RegressionMSR and OddSHAP are not in it):
+    # order-1 FSII is the Shapley value; ProxySPEX fits a LightGBM proxy to the sampled coalitions
+    methods["shapiq RegressionFSII (order 1)"] = shapiq_method("RegressionFSII", max_order=1)
+    methods["shapiq ProxySPEX (SV)"] = shapiq_method("ProxySPEX", index="SV")
     budgets = [128, 256, 512, 1024, 2048]
     results = {}
     print(f"\n{'method':34s}" + "".join(f"{b:>16d}" for b in budgets) + "   (RMSE / ms, mean of 5 seeds)")

@@ -23,7 +23,7 @@ def main() -> None:
           f"{'median |rel diff|':>18s} {'max |diff| where |z|>3':>24s}")
     for name in datasets.list_datasets():
         frame, spec = datasets.load(name)
-        model = acquire.fit_model(frame, spec, seed=0, holdout=0)
+        model = acquire.fit_model(frame, spec, predictor="xgboost", seed=0, holdout=0)
         X = spec.encode(frame)
         for objective in ("eig", "evsi"):
             rng = np.random.default_rng(0)
