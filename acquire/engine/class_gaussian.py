@@ -61,6 +61,17 @@ class _ClassGaussianValues(ValueEstimator):
         self.discrete = np.array([m.discrete for m in marginals], dtype=bool)
         ends = np.array([ndtri(np.clip(m.u[[0, -1]], _U_EPS, 1 - _U_EPS)) for m in marginals]).reshape(-1, 2)
         self.lower, self.upper = np.ascontiguousarray(ends[:, 0]), np.ascontiguousarray(ends[:, 1])
+        # a discrete feature's levels: upper ends of their latent intervals (the last +inf) and latent points
+        self.n_levels = np.array([m.values.size if m.discrete else 0 for m in marginals], dtype=np.int64)
+        width = max(int(self.n_levels.max(initial=0)), 1)
+        self.cuts, self.points = np.full((len(marginals), width), np.inf), np.zeros((len(marginals), width))
+        for j in np.flatnonzero(self.discrete):
+            m = marginals[j]
+            with np.errstate(divide="ignore"):
+                upper = ndtri(np.clip(m.u, 0.0, 1.0))
+            upper[-1] = np.inf
+            self.cuts[j, :upper.size] = upper
+            self.points[j, :upper.size] = m.latent_point(m.values)
 
 
 class ClassGaussianEstimator(_ClassGaussianValues):
@@ -79,13 +90,12 @@ class ClassGaussianEstimator(_ClassGaussianValues):
                  open_: np.ndarray) -> ValueEstimate:
         out = ValueEstimate.empty(*cells.shape)
         quad_error = np.full(cells.shape, np.nan)
-        marginals = self.predictor.copula_.marginals_
         for i in np.flatnonzero(cells.any(axis=1)):
             w, m, s = self.score_conditionals(X[i])
             units = np.flatnonzero(cells[i])
             cols = np.array([open_columns(open_[i], columns[int(u)])[0] for u in units], dtype=np.int64)
             for u, j in zip(units[self.discrete[cols]], cols[self.discrete[cols]]):
-                out.value[i, u] = self._discrete(w, m[:, j], s[:, j], marginals[j])
+                out.value[i, u] = self._discrete(w, m[:, j], s[:, j], int(j))
                 out.method[i, u] = "exact"
             smooth = ~self.discrete[cols]
             if smooth.any():
@@ -105,15 +115,12 @@ class ClassGaussianEstimator(_ClassGaussianValues):
         z = pred.scores(x[None, :])[0]  # once: the prediction and the conditioning share it
         return class_score_conditionals(z, pred.means_, pred.covariances_, self.log_priors)
 
-    def _discrete(self, w: np.ndarray, m: np.ndarray, s: np.ndarray, marginal) -> float:
-        """The finite sum over the levels: ``P(level) = Σ_y w_y P(z ∈ its interval | y)``, and the
-        prediction after it ``∝ w_y N(z_level; m_y, s_y²)`` at the level's latent point."""
-        with np.errstate(divide="ignore"):
-            upper = ndtri(np.clip(marginal.u, 0.0, 1.0))
-        upper[-1] = np.inf
+    def _discrete(self, w: np.ndarray, m: np.ndarray, s: np.ndarray, j: int) -> float:
+        """The finite sum over feature ``j``'s levels: ``P(level) = Σ_y w_y P(z ∈ its interval | y)``, and
+        the prediction after it ``∝ w_y N(z_level; m_y, s_y²)`` at the level's latent point."""
+        upper, points = self.cuts[j, :self.n_levels[j]], self.points[j, :self.n_levels[j]]
         lower = np.concatenate([[-np.inf], upper[:-1]])
         mass = (ndtr((upper[:, None] - m[None, :]) / s[None, :]) - ndtr((lower[:, None] - m[None, :]) / s[None, :])) @ w
-        points = marginal.latent_point(marginal.values)
         with np.errstate(divide="ignore"):
             logp = np.log(w)[None, :] - 0.5 * ((points[:, None] - m[None, :]) / s[None, :]) ** 2 - np.log(s)[None, :]
         P = np.exp(logp - logp.max(axis=1, keepdims=True))
@@ -138,21 +145,6 @@ class ClassGaussianSetEstimator(_ClassGaussianValues):
 
     name = "class_gaussian_sets"
     candidate_kinds = frozenset({"set"})
-
-    def __init__(self, engine: ValueContext) -> None:
-        super().__init__(engine)
-        marginals = self.predictor.copula_.marginals_
-        p = len(marginals)
-        # a discrete feature's levels: upper ends of their latent intervals (the last +inf) and latent points
-        width = max([m.values.size for m in marginals if m.discrete] + [1])
-        self.cuts, self.points = np.full((p, width), np.inf), np.zeros((p, width))
-        for j in np.flatnonzero(self.discrete):
-            m = marginals[j]
-            with np.errstate(divide="ignore"):
-                upper = ndtri(np.clip(m.u, 0.0, 1.0))
-            upper[-1] = np.inf
-            self.cuts[j, :upper.size] = upper
-            self.points[j, :upper.size] = m.latent_point(m.values)
 
     def estimate(self, X: np.ndarray, columns: Sequence[Sequence[int]], cells: np.ndarray,
                  open_: np.ndarray) -> ValueEstimate:
