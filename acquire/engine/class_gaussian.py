@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from acquire.engine.draws import standard_normal_draws
+from acquire.engine.draws import normals_by_count
 from acquire.engine.estimator import ValueContext, ValueEstimate, ValueEstimator, open_columns
 from acquire.estimators.class_gaussian import (class_score_conditionals, gauss_legendre_table, score_draws, set_values,
                                                single_test_values)
@@ -206,13 +206,10 @@ class ClassGaussianSetEstimator(_ClassGaussianValues):
         for i, j in zip(*np.nonzero(missing >= 0)):
             position[i, missing[i, j]] = j
         m_of = (missing >= 0).sum(axis=1)
-        distinct = np.unique(m_of)
-        normals = np.zeros((distinct.size, R * per, int(distinct.max()) + 1))
-        for g, m in enumerate(distinct):
-            normals[g, :, : int(m) + 1] = standard_normal_draws(R, per, int(m) + 1, engine.seed).reshape(R * per, -1)
+        normals, which = normals_by_count(m_of, R, per, 1, engine.seed)  # the first normal picks the class
         with np.errstate(divide="ignore"):
             class_cuts = ndtri(np.clip(np.cumsum(np.exp(log_w), axis=1), 0.0, 1.0))
-        return {"normals": normals, "which": np.searchsorted(distinct, m_of), "m_of": m_of,
+        return {"normals": normals, "which": which, "m_of": m_of,
                 "class_cuts": np.ascontiguousarray(class_cuts), "log_weights": np.ascontiguousarray(log_w),
                 "means": np.ascontiguousarray(pred.means_), "mu": np.stack([f[1] for f in factors]),
                 "L": np.stack([f[2] for f in factors]), "position": position}

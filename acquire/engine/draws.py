@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["standard_normal_draws"]
+__all__ = ["normals_by_count", "standard_normal_draws"]
 
 
 @lru_cache(maxsize=64)
@@ -35,3 +35,20 @@ def standard_normal_draws(n_replicates: int, n_per_replicate: int, dim: int, see
         out[r] = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
     out.flags.writeable = False
     return out
+
+
+def normals_by_count(m_of: np.ndarray, n_replicates: int, n_per_replicate: int, extra: int,
+                     seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The draws of a block of cases, case i needing ``m_of[i] + extra`` normals per draw.
+
+    Returns ``normals`` (G, R·N, max(m_of, 1) + extra), one slab per distinct count (the first
+    ``m + extra`` columns of :func:`standard_normal_draws` for that count, zeros after), and ``which``
+    (n,), each case's slab: every case with as many missing features gets the same draws.
+    """
+    distinct = np.unique(m_of)
+    width = max(int(m_of.max()), 1)
+    normals = np.zeros((distinct.size, n_replicates * n_per_replicate, width + extra))
+    for g, m in enumerate(distinct):
+        normals[g, :, : int(m) + extra] = standard_normal_draws(
+            n_replicates, n_per_replicate, int(m) + extra, seed).reshape(n_replicates * n_per_replicate, -1)
+    return normals, np.searchsorted(distinct, m_of)

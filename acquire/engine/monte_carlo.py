@@ -17,7 +17,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from acquire.conditional.copula import _U_EPS
-from acquire.engine.draws import standard_normal_draws
+from acquire.engine.draws import normals_by_count, standard_normal_draws
 from acquire.engine.estimator import ValueEstimate, ValueEstimator, open_columns
 from acquire.estimators.conditioning import conditional_factors, outcome_counts
 from acquire.estimators.value import eig_classes, eig_gaussian, evsi_classes, mean_and_se, values_from_counts
@@ -225,11 +225,7 @@ class MonteCarloEstimator(ValueEstimator):
         missing = latent["factors"][0][0][rows]  # (n, p), −1 padded: the same for every component
         m_of = (missing >= 0).sum(axis=1)
         width = max(int(m_of.max()), 1)
-        distinct = np.unique(m_of)
-        normals = np.zeros((distinct.size, R * per, width + extra))
-        for g, m in enumerate(distinct):
-            normals[g, :, : int(m) + extra] = standard_normal_draws(R, per, int(m) + extra, engine.seed).reshape(R * per, -1)
-        which = np.searchsorted(distinct, m_of)
+        normals, which = normals_by_count(m_of, R, per, extra, engine.seed)
         pos = (missing[:, :, None] == np.asarray(cols)[None, None, :]).argmax(axis=1)  # (n, d)
         components = latent["components"]
         mu = np.stack([f[1][rows[:, None], pos] for f in latent["factors"]])  # (C, n, d)
