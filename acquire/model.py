@@ -339,4 +339,8 @@ def load_model(directory: PathLike) -> Model:
         raise ModelError(f"{directory}: spec.json's features differ from those the model was fitted on (manifest)")
     if predictor.n_features_in_ != len(spec.features) or conditional.n_features_ != len(spec.features):
         raise ModelError(f"{directory}: the predictor, conditional model and spec disagree on the number of features")
+    mixture_of = getattr(predictor, "component_class_", None)  # the copula classifier: its own class copulas
+    if mixture_of is not None and not np.array_equal(getattr(conditional, "component_class_", np.empty(0)), mixture_of):
+        raise ModelError(f"{directory}: conditional.json's components are not the copula predictor's; "
+                         f"the folder is damaged or edited: refit it")
     return Model(spec, predictor, conditional, metrics, training_rows=training_rows)

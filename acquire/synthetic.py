@@ -35,7 +35,8 @@ def generate(model: Any, n: int, *, seed: int = 0, missing: float = 0.0, chunk: 
             for k, comp in enumerate(cond.components_):
                 pick = klass == k
                 X[pick] = comp.sample_from_normals(x, rng.standard_normal((int(pick.sum()), p)))
-            y = np.asarray(spec.classes or np.arange(len(cond.priors_)), dtype=object)[klass]
+            owner = cond.component_class_[klass]  # a class may be a mixture of components
+            y = np.asarray(spec.classes or np.arange(int(cond.component_class_.max()) + 1), dtype=object)[owner]
         else:
             X = cond.sample_from_normals(x, rng.standard_normal((size, p)))
             dist = model.predictor.predict_distribution(X)

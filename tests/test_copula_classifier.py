@@ -27,6 +27,19 @@ def pima_model(pima, pima_copula_model):
     return frame, spec, pima_copula_model
 
 
+@pytest.fixture(scope="module")
+def pima_mixture(pima):
+    """The classifier with two Gaussians per class (EM), λ and γ chosen by cross-validation."""
+    frame, spec = pima
+    return frame, spec, fit_model(frame, spec, predictor="copula", holdout=0, predictor_params={"components": 2})
+
+
+@pytest.fixture(scope="module", params=["one Gaussian per class", "two per class"])
+def either_model(request):
+    """Each test taking this runs on both: one Gaussian per class, and a mixture of two per class."""
+    return request.getfixturevalue("pima_model" if request.param.startswith("one") else "pima_mixture")
+
+
 def brute_force(w, m, s, a, b, U=None, n=400_001):
     """The same value on a dense trapezoid grid over the clipped score, end atoms added."""
     z = np.linspace(a, b, n)
@@ -50,11 +63,11 @@ def brute_force(w, m, s, a, b, U=None, n=400_001):
 def test_single_test_kernel_matches_a_dense_grid(w, m, s, a, b):
     w, m, s = (np.asarray(v, dtype=np.float64) for v in (w, m, s))
     nodes, weights, counts = gauss_legendre_table()
-    value, change = single_test_value(w, m, s, a, b, nodes, weights, counts, np.zeros((1, 1)), False, 1e-6)
+    value, change = single_test_value(w, m, s, a, b, nodes, weights, counts, np.arange(w.size), np.zeros((1, 1)), False, 1e-6)
     assert change <= 1e-6 * value + 1e-15
     assert value == pytest.approx(brute_force(w, m, s, a, b), rel=1e-6)
     U = np.random.default_rng(0).normal(size=(3, w.size))
-    evsi, _ = single_test_value(w, m, s, a, b, nodes, weights, counts, U, True, 1e-6)
+    evsi, _ = single_test_value(w, m, s, a, b, nodes, weights, counts, np.arange(w.size), U, True, 1e-6)
     assert evsi == pytest.approx(brute_force(w, m, s, a, b, U), rel=1e-5, abs=1e-9)
 
 
@@ -84,10 +97,11 @@ def test_class_score_conditionals_against_scipy_and_numpy(observed):
         nodes, weights, counts = gauss_legendre_table()
         a, b = np.full(p, -2.5), np.full(p, 2.8)
         cols = np.array(missing, dtype=np.int64)
-        values, changes = single_test_values(w, m, s, cols, a, b, nodes, weights, counts, np.zeros((1, 1)), False, 1e-6)
+        values, changes = single_test_values(w, m, s, cols, a, b, nodes, weights, counts, np.arange(w.size), np.zeros((1, 1)),
+                                             False, 1e-6)
         for c, j in enumerate(missing):
             one = single_test_value(w, m[:, j].copy(), s[:, j].copy(), -2.5, 2.8, nodes, weights, counts,
-                                    np.zeros((1, 1)), False, 1e-6)
+                                    np.arange(w.size), np.zeros((1, 1)), False, 1e-6)
             assert (values[c], changes[c]) == one
 
 
@@ -95,20 +109,20 @@ def test_single_test_kernel_limits():
     nodes, weights, counts = gauss_legendre_table()
     none = np.zeros((1, 1))
     same, _ = single_test_value(np.array([0.3, 0.7]), np.zeros(2), np.ones(2), -6.0, 6.0, nodes, weights, counts,
-                                none, False, 1e-6)
+                                np.arange(2), none, False, 1e-6)
     assert same == pytest.approx(0.0, abs=1e-12)  # identical classes: the test tells nothing
     w = np.array([0.3, 0.7])
     apart, _ = single_test_value(w, np.array([-3.0, 3.0]), np.array([0.1, 0.1]), -6.0, 6.0, nodes, weights, counts,
-                                 none, False, 1e-6)
+                                 np.arange(2), none, False, 1e-6)
     assert apart == pytest.approx(-(w * np.log(w)).sum(), rel=1e-9)  # separated classes: all of H(y)
     W, P = mixture_rule(w, np.array([-1.0, 1.0]), np.ones(2), -2.0, 2.0, nodes[3, :32], weights[3, :32])
     assert W.sum() == pytest.approx(1.0, abs=1e-12)
     assert (W * P[:, 1]).sum() / W.sum() == pytest.approx(0.7, abs=0.02)  # p̄ near w (atoms use the density)
 
 
-def test_prediction_marginalizes_missing_features_exactly(pima_model):
+def test_prediction_marginalizes_missing_features_exactly(either_model):
     """p(y | x_o) ∝ π_y N(z_o; μ_y,o, Σ_y,oo), recomputed with scipy for random observed subsets."""
-    frame, spec, model = pima_model
+    frame, spec, model = either_model
     pred = model.predictor
     X = spec.encode(frame)[:40].copy()
     rng = np.random.default_rng(1)
@@ -117,18 +131,18 @@ def test_prediction_marginalizes_missing_features_exactly(pima_model):
     Z = pred.scores(X)
     for i in range(len(X)):
         o = np.flatnonzero(~np.isnan(Z[i]))
-        logp = np.log(pred.priors_).copy()
+        logp = np.log(pred.priors_).copy()  # per component; its class is pred.component_class_
         if o.size:
-            logp += [multivariate_normal(pred.means_[k, o], pred.covariances_[k][np.ix_(o, o)]).logpdf(Z[i, o])
-                     for k in range(2)]
-        want = np.exp(logp - logp.max())
+            logp += [multivariate_normal(pred.means_[c, o], pred.covariances_[c][np.ix_(o, o)]).logpdf(Z[i, o])
+                     for c in range(len(logp))]
+        want = np.bincount(pred.component_class_, weights=np.exp(logp - logp.max()), minlength=2)
         np.testing.assert_allclose(got[i], want / want.sum(), rtol=1e-10, atol=1e-12)
 
 
-def test_rank_values_match_the_predictor_on_a_grid_of_results(pima_model):
+def test_rank_values_match_the_predictor_on_a_grid_of_results(either_model):
     """The estimator's value of glu (continuous) and npreg (discrete) against the predictor itself,
     evaluated on a dense grid of results weighted by the classifier's own score model."""
-    frame, spec, model = pima_model
+    frame, spec, model = either_model
     pred = model.predictor
     x = spec.encode(frame)[3].copy()
     x[[0, 1, 3, 4]] = np.nan  # npreg, glu, skin, bmi missing
@@ -138,10 +152,10 @@ def test_rank_values_match_the_predictor_on_a_grid_of_results(pima_model):
     marginal = pred.copula_.marginals_[j]
     a, b = ndtri(np.clip(marginal.u[[0, -1]], 1e-9, 1 - 1e-9))
     z = np.linspace(a, b, 200_001)
-    W = sum(w[k] * norm.pdf(z, m[k, j], s[k, j]) for k in range(2)) * (z[1] - z[0])
+    W = sum(w[k] * norm.pdf(z, m[k, j], s[k, j]) for k in range(w.size)) * (z[1] - z[0])  # k: a component
     W[[0, -1]] *= 0.5
-    W[0] += sum(w[k] * norm.cdf(a, m[k, j], s[k, j]) for k in range(2))
-    W[-1] += sum(w[k] * norm.sf(b, m[k, j], s[k, j]) for k in range(2))
+    W[0] += sum(w[k] * norm.cdf(a, m[k, j], s[k, j]) for k in range(w.size))
+    W[-1] += sum(w[k] * norm.sf(b, m[k, j], s[k, j]) for k in range(w.size))
     rows = np.repeat(x[None], z.size, axis=0)
     rows[:, j] = marginal.ppf(ndtr(z))
     brute = eig_weighted(W / W.sum(), pred.predict_distribution(rows))
@@ -154,16 +168,16 @@ def test_rank_values_match_the_predictor_on_a_grid_of_results(pima_model):
     marginal = pred.copula_.marginals_[j]
     upper = np.append(ndtri(marginal.u[:-1]), np.inf)
     lower = np.concatenate([[-np.inf], upper[:-1]])
-    mass = sum(w[k] * (ndtr((upper - m[k, j]) / s[k, j]) - ndtr((lower - m[k, j]) / s[k, j])) for k in range(2))
+    mass = sum(w[k] * (ndtr((upper - m[k, j]) / s[k, j]) - ndtr((lower - m[k, j]) / s[k, j])) for k in range(w.size))
     rows = np.repeat(x[None], marginal.values.size, axis=0)
     rows[:, j] = marginal.values
     assert ranking.summary.loc["npreg", "method"] == "exact"
     assert values["npreg"] == pytest.approx(eig_weighted(mass / mass.sum(), pred.predict_distribution(rows)), rel=1e-9)
 
 
-def test_the_value_is_measured_from_the_prediction_rank_prints(pima_model):
+def test_the_value_is_measured_from_the_prediction_rank_prints(either_model):
     """Coherence (issue 13, item 3): for continuous tests p̄ = E[p(y | x_o, x_j)] is the prediction."""
-    frame, spec, model = pima_model
+    frame, spec, model = either_model
     pred = model.predictor
     est = ClassGaussianEstimator(model.ranker())
     nodes, weights, _ = gauss_legendre_table()
@@ -200,20 +214,21 @@ def test_cross_validation_picks_the_least_log_loss_and_a_given_setting_skips_it(
         CopulaClassifier().fit(X, y.astype(float), kind="continuous")
 
 
-def test_conditional_model_is_the_classifiers_own(pima_model):
+def test_conditional_model_is_the_classifiers_own(either_model):
     """Class y's copula marginal at the pooled knots is Φ((z − μ_y) / σ_y)."""
-    _, _, model = pima_model
+    _, _, model = either_model
     pred, cond = model.predictor, model.conditional
     j = 1
     pooled = pred.copula_.marginals_[j]
-    for k in range(2):
+    assert np.array_equal(cond.component_class_, pred.component_class_)
+    for k in range(len(pred.priors_)):  # k: a component
         sd = np.sqrt(pred.covariances_[k, j, j])
         want = ndtr((ndtri(np.clip(pooled.u, 1e-300, 1 - 1e-16)) - pred.means_[k, j]) / sd)
         np.testing.assert_allclose(cond.components_[k].marginals_[j].cdf(pooled.values)[:-1], want[:-1], atol=1e-12)
 
 
-def test_model_folder_round_trip_and_a_tampered_covariance(pima_model, tmp_path):
-    frame, spec, model = pima_model
+def test_model_folder_round_trip_and_a_tampered_covariance(either_model, tmp_path):
+    frame, spec, model = either_model
     model.save(tmp_path / "m")
     again = load_model(tmp_path / "m")
     X = spec.encode(frame)[:20]
@@ -234,12 +249,12 @@ def test_model_folder_round_trip_and_a_tampered_covariance(pima_model, tmp_path)
         load_model(tmp_path / "m")
 
 
-def test_conditional_shapley_of_the_log_odds_is_efficient(pima_model):
+def test_conditional_shapley_of_the_log_odds_is_efficient(either_model):
     """The checker's Shapley split for the copula classifier: the values sum to v(all) − v(∅) per row,
     and a feature the row does not hold gets 0."""
     from acquire.checks.sensitive import conditional_shapley
 
-    frame, spec, model = pima_model
+    frame, spec, model = either_model
     X = spec.encode(frame)[:15].copy()
     X[0, 2] = np.nan
     phi = conditional_shapley(model.predictor, X)[..., 0]
@@ -265,14 +280,14 @@ def test_pattern_groups_equal_numpys_unique_rows():
 
 @pytest.mark.parametrize("objective, case", [("eig", {"age": 40.0, "bmi": 31.0}), ("evsi", {"age": 40.0, "bmi": 31.0}),
                                              ("eig", {}), ("evsi", {"glu": 150.0, "npreg": 2, "ped": 0.4})])
-def test_the_value_of_information_game_values_coalitions_as_rank_values_sets(pima_model, objective, case):
+def test_the_value_of_information_game_values_coalitions_as_rank_values_sets(either_model, objective, case):
     """The class-Gaussian fast path of the VOI game (the case's score draws made once, every coalition
     in one numba call) equals each coalition valued as a set in NumPy/SciPy (EIG and EVSI), and the
     grand coalition's value is the one ``rank``'s set estimator gives every missing test together."""
     from acquire.engine.class_gaussian import ClassGaussianSetEstimator
     from acquire.engine.shapley import ValueOfInformationGame
 
-    _, spec, model = pima_model
+    _, spec, model = either_model
     ranker = model.ranker(n_draws=64, n_replicates=8, seed=1, objective=objective)
     game = ValueOfInformationGame(ranker, case)
     masks = np.arange(1 << len(game.players))
@@ -293,10 +308,11 @@ def test_the_value_of_information_game_values_coalitions_as_rank_values_sets(pim
 
 def _set_value_reference(model, x, cols, n_draws, seed, R=8, U=None):
     """Monte Carlo value of acquiring the set ``cols`` written out in NumPy/SciPy from the classifier's
-    own model: per class the Gaussian of the missing scores given the known ones (condition_gaussian),
-    the engine's documented normals (the first picks the class by ``p(y | x_o)``), scores clipped to the
-    end knots or, for a discrete feature, the latent point of the level drawn (through the marginal's
-    own ppf and latent_point), and Bayes' rule with scipy's multivariate normal; EIG, or EVSI with ``U``."""
+    own model: per component (a class, or one Gaussian of a class mixture) the Gaussian of the missing
+    scores given the known ones (condition_gaussian), the engine's documented normals (the first picks
+    the component by ``p(c | x_o)``), scores clipped to the end knots or, for a discrete feature, the
+    latent point of the level drawn (through the marginal's own ppf and latent_point), Bayes' rule with
+    scipy's multivariate normal, summed into classes; EIG, or EVSI with ``U``."""
     from acquire.engine.draws import standard_normal_draws
 
     if not cols:
@@ -324,6 +340,7 @@ def _set_value_reference(model, x, cols, n_draws, seed, R=8, U=None):
                      for k in range(w.size)], axis=1)
     P = np.exp(logp - logp.max(axis=1, keepdims=True))
     P /= P.sum(axis=1, keepdims=True)
+    P = np.stack([P[:, pred.component_class_ == y].sum(axis=1) for y in range(pred.n_classes_)], axis=1)
 
     def eig(block):
         if U is not None:  # EVSI: the mean best expected utility per draw, less the best at the mean
@@ -335,13 +352,13 @@ def _set_value_reference(model, x, cols, n_draws, seed, R=8, U=None):
 
 
 @pytest.mark.parametrize("case", [{"age": 40.0, "bmi": 31.0}, {}, {"glu": 150.0, "ped": 0.4}])
-def test_set_values_kernel_matches_numpy_on_the_classifiers_own_model(pima_model, case):
+def test_set_values_kernel_matches_numpy_on_the_classifiers_own_model(either_model, case):
     """Panels and groups under the copula classifier (numba set_values, through the estimator) equal
     the same draws valued in NumPy/SciPy: a continuous pair, a set with the discrete npreg, one of
     three, and a singleton, every set of a case from the same normals."""
     from acquire.engine.class_gaussian import ClassGaussianSetEstimator
 
-    _, spec, model = pima_model
+    _, spec, model = either_model
     x = spec.encode_case(case)
     name = spec.feature_names
     sets = [[name.index(f) for f in s] for s in (["glu", "skin"], ["npreg", "bp"], ["skin", "ped", "age"], ["bp"])]
@@ -380,3 +397,102 @@ def test_the_engine_values_copula_panels_on_scores_and_method_mc_keeps_the_gener
     generic = next(c for c in panelled.rank(case, n_draws=1024, seed=0, method="mc").candidates if c.kind == "panel")
     assert generic.value != panel.value
     assert abs(generic.value - panel.value) < 4 * np.hypot(generic.se, panel.se)
+
+
+def test_em_recovers_a_class_made_of_two_groups_and_one_component_is_the_plain_fit():
+    """class_mixtures: class 0 drawn from two well-separated Gaussians (weights 0.3 / 0.7), class 1 from
+    one; EM with two components per class finds class 0's groups (means to 0.1, weights to 0.05), and
+    ``M = 1`` is regularized_moments exactly."""
+    from acquire.predictors.copula_classifier import class_mixtures, regularized_moments
+
+    rng = np.random.default_rng(0)
+    group = rng.uniform(size=3000) < 0.3
+    Z0 = np.where(group[:, None], [-2.0, 1.5], [1.5, -1.0]) + 0.4 * rng.standard_normal((3000, 2))
+    Z1 = np.array([0.0, 2.5]) + 0.6 * rng.standard_normal((2000, 2))
+    Z = np.vstack([Z0, Z1])
+    Z[rng.uniform(size=Z.shape) < 0.1] = np.nan  # EM integrates missing scores out
+    y = np.repeat([0, 1], [3000, 2000])
+    means, covs, priors, owner = class_mixtures(Z, y, 2, 2, 0.0, 0.0)
+    assert owner.tolist() == [0, 0, 1, 1] and priors.sum() == pytest.approx(1.0)
+    order = np.argsort(means[:2, 0])
+    np.testing.assert_allclose(means[:2][order], [[-2.0, 1.5], [1.5, -1.0]], atol=0.1)
+    np.testing.assert_allclose(priors[:2][order] / priors[:2].sum(), [0.3, 0.7], atol=0.05)
+    np.testing.assert_allclose(np.diagonal(covs[:2], axis1=1, axis2=2), 0.16, atol=0.05)
+    assert priors[2:].sum() == pytest.approx(0.4)  # the class share is kept
+    one = class_mixtures(Z, y, 2, 1, 0.3, 0.1)
+    plain = regularized_moments(Z, y, 2, 0.3, 0.1)
+    np.testing.assert_array_equal(one[0], plain[0])
+    np.testing.assert_array_equal(one[1], plain[1])
+    np.testing.assert_array_equal(one[2], [0.6, 0.4])
+
+
+def test_a_mixture_classifier_predicts_its_components_summed_and_beats_one_gaussian_on_two_groups():
+    """A class made of two groups: two Gaussians per class fit it (lower held-out log loss than one),
+    the prediction is ``mixture_weights`` summed by class, and cross-validation (``components=None``)
+    picks two."""
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(1)
+    n = 1200
+    y = (rng.uniform(size=n) < 0.5).astype(int)
+    side = np.where(rng.uniform(size=n) < 0.5, -1.0, 1.0)
+    X = np.column_stack([np.where(y == 1, 2.5 * side, 0.0), np.zeros(n)]) + rng.standard_normal((n, 2))
+    train, test = np.arange(800), np.arange(800, n)
+    one = CopulaClassifier(components=1).fit(X[train], y[train], kind="binary")
+    two = CopulaClassifier(components=2).fit(X[train], y[train], kind="binary")
+    assert two.means_.shape == (4, 2) and two.component_class_.tolist() == [0, 0, 1, 1]
+    p_one, p_two = one.predict_distribution(X[test]), two.predict_distribution(X[test])
+    assert log_loss(y[test], p_two) < log_loss(y[test], p_one) - 0.05
+    weights = two.mixture_weights(X[test])
+    np.testing.assert_allclose(weights[:, :2].sum(axis=1), p_two[:, 0], rtol=1e-12)
+    chosen = CopulaClassifier(components=None, pooling=0.0, shrinkage=0.0).fit(X[train], y[train], kind="binary")
+    assert chosen.components_ == 2 and set(chosen.cv_log_loss_) == {"0,0,1", "0,0,2"}
+    with pytest.raises(DataError, match="components == 0"):
+        CopulaClassifier(components=0).fit(X, y, kind="binary")
+
+
+def test_the_generic_monte_carlo_path_draws_a_mixtures_components_by_their_own_weights(pima_mixture):
+    """``method="mc"`` (the generic estimator: rows rebuilt from feature values, through the predictor)
+    draws the class mixture's components by ``p(component | x_o)``; its values agree with the
+    quadrature of the class-Gaussian estimator."""
+    _, spec, model = pima_mixture
+    case = {"age": 40.0, "bmi": 31.0, "npreg": 2}
+    exact = model.rank(case).summary
+    mc = model.rank(case, method="mc", n_draws=4096, seed=0).summary
+    for name in ("glu", "ped", "skin"):
+        assert exact.loc[name, "method"] == "quadrature" and mc.loc[name, "method"] == "mc"
+        assert abs(mc.loc[name, "value"] - exact.loc[name, "value"]) <= 4 * mc.loc[name, "se"] + 1e-4
+
+
+def test_a_mixture_folder_refuses_edited_components_and_an_old_folder_loads(pima_mixture, pima_model, tmp_path):
+    """A saved mixture whose 'component_class' (predictor.json) or whose conditional model's components
+    were edited, checksums recomputed, is refused; a folder written before mixtures (no
+    'component_class') loads as one component per class and predicts as before."""
+    import hashlib
+
+    def edit(folder, name, change):
+        path = folder / name
+        document = json.loads(path.read_text())
+        change(document)
+        path.write_text(json.dumps(document))
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["files"][name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+
+    frame, spec, model = pima_mixture
+    model.save(tmp_path / "a")
+    edit(tmp_path / "a", "predictor.json", lambda d: d.update(component_class=[0, 1, 0, 1]))
+    with pytest.raises(ModelError, match="component_class"):
+        load_model(tmp_path / "a")
+    model.save(tmp_path / "b")
+    edit(tmp_path / "b", "conditional.json", lambda d: d.update(component_class=[0, 1, 1, 1]))
+    with pytest.raises(ModelError, match="component"):
+        load_model(tmp_path / "b")
+    _, _, single = pima_model
+    single.save(tmp_path / "old")
+    edit(tmp_path / "old", "predictor.json", lambda d: (d.pop("component_class"), d.pop("components")))
+    edit(tmp_path / "old", "conditional.json", lambda d: d.pop("component_class"))
+    again = load_model(tmp_path / "old")
+    X = spec.encode(frame)[:10]
+    np.testing.assert_array_equal(again.predictor.predict_distribution(X), single.predictor.predict_distribution(X))
+    assert again.predictor.component_class_.tolist() == [0, 1]

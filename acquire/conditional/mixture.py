@@ -27,9 +27,12 @@ class ClassConditionalCopula:
     Attributes
     ----------
     components_ : list of GaussianCopula
-        One per class, in class-index order.
-    priors_ : ndarray of shape (K,)
-        Class frequencies in the training data (the weights when none are given).
+        One per class, in class-index order (or, from a copula classifier whose classes are mixtures,
+        several per class).
+    priors_ : ndarray of shape (C,)
+        Component frequencies in the training data (the weights when none are given).
+    component_class_ : ndarray of int (C,)
+        The class of each component (``0, 1, …, K − 1`` when there is one per class).
     """
 
     capabilities = frozenset({"packed_copula", "class_mixture"})
@@ -49,6 +52,7 @@ class ClassConditionalCopula:
         self.components_ = [GaussianCopula(max_knots=self.max_knots, ridge=self.ridge).fit(X[y == k], discrete, pooled)
                             for k in range(n_classes)]
         self.priors_ = counts / counts.sum()
+        self.component_class_ = np.arange(n_classes, dtype=np.int64)
         self.n_features_ = X.shape[1]
         return self
 
@@ -96,7 +100,7 @@ class ClassConditionalCopula:
     def to_dict(self) -> dict:
         self._weights(None)
         return {"kind": "class_conditional_copula", "version": 1, "priors": self.priors_.tolist(),
-                "components": [c.to_dict() for c in self.components_]}
+                "component_class": self.component_class_.tolist(), "components": [c.to_dict() for c in self.components_]}
 
     @classmethod
     def from_dict(cls, data: dict) -> "ClassConditionalCopula":
@@ -105,6 +109,8 @@ class ClassConditionalCopula:
             obj = cls(max_knots=comps[0].max_knots, ridge=comps[0].ridge)
             obj.components_ = comps
             obj.priors_ = np.asarray(data["priors"], dtype=np.float64)
+            # written before classes could be mixtures: one component per class
+            obj.component_class_ = np.asarray(data.get("component_class", range(len(comps))), dtype=np.int64)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             if isinstance(exc, ModelError):
                 raise
@@ -112,6 +118,10 @@ class ClassConditionalCopula:
         if (obj.priors_.shape != (len(comps),) or len({c.n_features_ for c in comps}) != 1
                 or not np.isfinite(obj.priors_).all() or (obj.priors_ < 0).any() or abs(obj.priors_.sum() - 1) > 1e-6):
             raise ModelError("conditional model is malformed: components and priors disagree")
+        owner = obj.component_class_
+        if (owner.shape != (len(comps),) or owner[0] != 0 or (np.diff(owner) < 0).any() or (np.diff(owner) > 1).any()):
+            raise ModelError("conditional model is malformed: 'component_class' must give each component's class, "
+                             "in class order from 0")
         obj.n_features_ = comps[0].n_features_
         return obj
 

@@ -28,7 +28,7 @@ from scipy.special import ndtr, ndtri
 
 from acquire.engine.draws import normals_by_count
 from acquire.engine.estimator import ValueContext, ValueEstimate, ValueEstimator, open_columns
-from acquire.estimators.class_gaussian import (class_score_conditionals, gauss_legendre_table, score_draws, set_values,
+from acquire.estimators.class_gaussian import (class_probabilities, class_score_conditionals, gauss_legendre_table, score_draws, set_values,
                                                single_test_values)
 from acquire.estimators.conditioning import conditional_factors
 from acquire.estimators.value import eig_weighted, evsi_weighted, mean_and_se
@@ -53,6 +53,7 @@ class _ClassGaussianValues(ValueEstimator):
     def __init__(self, engine: ValueContext) -> None:
         super().__init__(engine)
         self.predictor = engine.predictor
+        self.owner = np.ascontiguousarray(self.predictor.component_class_, dtype=np.int64)  # each component's class
         self.evsi = engine.objective == "evsi"
         utility = engine.spec.utility
         self.utility = (np.zeros((1, 1)) if utility is None or not self.evsi
@@ -102,14 +103,14 @@ class ClassGaussianEstimator(_ClassGaussianValues):
                 u = units[smooth]
                 out.value[i, u], quad_error[i, u] = single_test_values(
                     w, m, s, cols[smooth], self.lower, self.upper, self.nodes, self.weights, self.counts,
-                    self.utility, self.evsi, self.quadrature_rtol)
+                    self.owner, self.utility, self.evsi, self.quadrature_rtol)
                 out.method[i, u] = "quadrature"
         out.diagnostics = {"quadrature_error": quad_error}
         return out
 
     def score_conditionals(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(w (K,), m (K, p), s (K, p))``: the class probabilities of case ``x`` and, per class, the mean
-        and s.d. of each feature's score given the observed ones (NaN for observed features); kernel
+        """``(w (C,), m (C, p), s (C, p))``: the component probabilities of case ``x`` and, per component,
+        the mean and s.d. of each feature's score given the observed ones (NaN for observed features); kernel
         :func:`~acquire.estimators.class_gaussian.class_score_conditionals`."""
         pred = self.predictor
         z = pred.scores(x[None, :])[0]  # once: the prediction and the conditioning share it
@@ -125,6 +126,7 @@ class ClassGaussianEstimator(_ClassGaussianValues):
             logp = np.log(w)[None, :] - 0.5 * ((points[:, None] - m[None, :]) / s[None, :]) ** 2 - np.log(s)[None, :]
         P = np.exp(logp - logp.max(axis=1, keepdims=True))
         P /= P.sum(axis=1, keepdims=True)
+        P = class_probabilities(np.ascontiguousarray(P), self.owner)
         W = np.ascontiguousarray(mass / mass.sum())
         if self.evsi:
             return float(evsi_weighted(W, np.ascontiguousarray(P), self.utility))
@@ -178,7 +180,7 @@ class ClassGaussianSetEstimator(_ClassGaussianValues):
             model["normals"], model["which"], model["m_of"], model["class_cuts"], model["log_weights"],
             model["means"], model["mu"], model["L"], np.asarray(set_case, dtype=np.int64),
             np.asarray(offsets, dtype=np.int64), np.asarray(positions, dtype=np.int64),
-            np.asarray(members, dtype=np.int64), *self._score_maps(), R, self.utility, self.evsi)
+            np.asarray(members, dtype=np.int64), *self._score_maps(), self.owner, R, self.utility, self.evsi)
         se = mean_and_se(replicates)[1]
         for k, (i, u) in enumerate(set_cells):
             out.value[i, u], out.se[i, u], out.dof[i, u], out.method[i, u] = pooled[k], se[k], R - 1, "mc"

@@ -179,7 +179,7 @@ class MonteCarloEstimator(ValueEstimator):
             factors.append(conditional_factors(np.ascontiguousarray(comp.correlation_), Z))
         cum = None
         if mixture:
-            w = self.engine.predictor.predict_distribution(X)
+            w = self.mixture_weights(X)
             cum = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
         return {"components": components, "factors": factors, "cum_weights": cum}
 
@@ -276,16 +276,24 @@ class MonteCarloEstimator(ValueEstimator):
             return eig_classes(np.ascontiguousarray(pred))
         return evsi_classes(np.ascontiguousarray(pred), np.ascontiguousarray(engine.spec.utility))
 
+    def mixture_weights(self, X: np.ndarray) -> np.ndarray:
+        """The weights (n, C) of a class-mixture conditional model's components for cases ``X``: the
+        predictor's ``p(y | x_o)``, or, for a predictor whose classes are themselves mixtures (the copula
+        classifier with ``components > 1``), its ``mixture_weights``, ``p(component | x_o)``."""
+        own = getattr(self.engine.predictor, "mixture_weights", None)
+        return (own if own is not None else self.engine.predictor.predict_distribution)(X)
+
     def joint_draws(self, x: np.ndarray) -> np.ndarray:
         """``(R, N, p)`` rows: ``x`` with every missing feature drawn jointly (common random numbers).
 
-        A class-mixture conditional model is weighted by the predictor's current ``p(y | x_o)``.
+        A class-mixture conditional model is weighted by the predictor's current ``p(y | x_o)`` (or, for
+        a predictor whose classes are mixtures, its ``mixture_weights``: ``p(component | x_o)``).
         """
         engine = self.engine
         n_missing = int(np.isnan(x).sum())
         per = engine.n_draws // engine.n_replicates
         if "class_mixture" in getattr(engine.conditional, "capabilities", ()):
-            weights = engine.predictor.predict_distribution(x[None, :])[0]
+            weights = self.mixture_weights(x[None, :])[0]
             normals = standard_normal_draws(engine.n_replicates, per, n_missing + 1, engine.seed)
             return engine.conditional.sample_from_normals(x, normals, class_probs=weights / weights.sum())
         normals = standard_normal_draws(engine.n_replicates, per, n_missing, engine.seed)

@@ -164,7 +164,7 @@ class ValueOfInformationGame(Game):
         (:meth:`~acquire.engine.class_gaussian.ClassGaussianSetEstimator.case_draws`), each class's
         Gaussian is conditioned on the case's known scores once, and every coalition is valued in one
         numba call (:func:`~acquire.estimators.class_gaussian.coalition_values`): per coalition and
-        class one factor of the coalition's block, no rows materialized. The grand coalition's value is
+        class (or mixture component) one factor of the coalition's block, no rows materialized. The grand coalition's value is
         the value ``rank`` gives the set of every missing test."""
         from acquire.engine.class_gaussian import ClassGaussianSetEstimator
         from acquire.estimators.class_gaussian import coalition_values
@@ -179,7 +179,7 @@ class ValueOfInformationGame(Game):
         sets = self.ranker.estimator(ClassGaussianSetEstimator)
         Z, means, covs, log_weights = sets.case_draws(self.x, cand)
         return coalition_values(np.ascontiguousarray(Z), offsets, members, np.ascontiguousarray(masks, dtype=np.int64),
-                                means, covs, log_weights, self.n_replicates, sets.utility, sets.evsi)
+                                means, covs, log_weights, sets.owner, self.n_replicates, sets.utility, sets.evsi)
 
     def _evaluate_trees(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tree ensembles: per-tree leaf tables shared by every coalition (no rows materialized)."""

@@ -10,6 +10,11 @@ marginal's end knots ``[a, b]`` (beyond them the result is the end value), so th
 two end atoms, with masses ``Σ w_y Φ((a − m_y)/s_y)`` and ``Σ w_y Φ((m_y − b)/s_y)``, and the
 interior ``(a, b)`` with density ``f``. The value is that of :mod:`acquire.estimators.value` over
 these weighted results (``EIG = H(p̄) − E H(p(y | x_o, z))``, or EVSI).
+
+A class may be a mixture of Gaussian components: then the kernels run over components (``w``, ``m``,
+``s``, the log weights and means are per component) and ``owner[c]``, the class of component c,
+sums each prediction into classes before it is valued (:func:`class_probabilities`). With one
+component per class ``owner`` is ``0, 1, …, K − 1`` and nothing is summed.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import numpy as np
 from acquire.estimators.conditioning import _cholesky_in_place, forward_solve
 from acquire.estimators.value import eig_weighted, evsi_weighted
 
-__all__ = ["class_score_conditionals", "coalition_values", "gauss_legendre_table", "mixture_rule", "score_draws",
+__all__ = ["class_probabilities", "class_score_conditionals", "coalition_values", "gauss_legendre_table", "mixture_rule", "score_draws",
            "set_values", "single_test_value", "single_test_values"]
 
 _CUTS = np.array([-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0])
@@ -105,8 +110,26 @@ def mixture_rule(w: np.ndarray, m: np.ndarray, s: np.ndarray, a: float, b: float
 
 
 @numba.njit(cache=True)
-def _value(W: np.ndarray, P: np.ndarray, U: np.ndarray, evsi: bool) -> float:
+def class_probabilities(P: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """``p(y | …) = Σ_{c : owner[c] = y} p(c | …)``: rows of component probabilities (N, C) summed
+    into their classes (N, K); unchanged (not copied) when every class is one component."""
+    N, C = P.shape
+    K = 0
+    for c in range(C):
+        K = max(K, owner[c] + 1)
+    if K == C:
+        return P
+    out = np.zeros((N, K))
+    for d in range(N):
+        for c in range(C):
+            out[d, owner[c]] += P[d, c]
+    return out
+
+
+@numba.njit(cache=True)
+def _value(W: np.ndarray, P: np.ndarray, owner: np.ndarray, U: np.ndarray, evsi: bool) -> float:
     W = W / W.sum()
+    P = class_probabilities(P, owner)
     if evsi:
         return evsi_weighted(W, P, U)
     return eig_weighted(W, P)
@@ -114,17 +137,17 @@ def _value(W: np.ndarray, P: np.ndarray, U: np.ndarray, evsi: bool) -> float:
 
 @numba.njit(cache=True)
 def single_test_value(w: np.ndarray, m: np.ndarray, s: np.ndarray, a: float, b: float, nodes: np.ndarray,
-                      weights: np.ndarray, counts: np.ndarray, U: np.ndarray, evsi: bool,
+                      weights: np.ndarray, counts: np.ndarray, owner: np.ndarray, U: np.ndarray, evsi: bool,
                       rtol: float) -> tuple[float, float]:
     """``(value, change)``: :func:`mixture_rule` with ``counts[0]``, ``counts[1]``, … nodes per piece until
     two successive values differ by at most ``rtol`` relative (or the last rule); ``change`` is that
-    last difference, an estimate of the coarser rule's error."""
+    last difference, an estimate of the coarser rule's error. ``owner``: each component's class."""
     W, P = mixture_rule(w, m, s, a, b, nodes[0, :counts[0]], weights[0, :counts[0]])
-    previous = _value(W, P, U, evsi)
+    previous = _value(W, P, owner, U, evsi)
     current, change = previous, 0.0
     for r in range(1, counts.size):
         W, P = mixture_rule(w, m, s, a, b, nodes[r, :counts[r]], weights[r, :counts[r]])
-        current = _value(W, P, U, evsi)
+        current = _value(W, P, owner, U, evsi)
         change = abs(current - previous)
         if change <= rtol * abs(current) + 1e-15:
             break
@@ -134,15 +157,15 @@ def single_test_value(w: np.ndarray, m: np.ndarray, s: np.ndarray, a: float, b: 
 
 @numba.njit(cache=True)
 def single_test_values(w: np.ndarray, m: np.ndarray, s: np.ndarray, columns: np.ndarray, a: np.ndarray, b: np.ndarray,
-                       nodes: np.ndarray, weights: np.ndarray, counts: np.ndarray, U: np.ndarray, evsi: bool,
-                       rtol: float) -> tuple[np.ndarray, np.ndarray]:
+                       nodes: np.ndarray, weights: np.ndarray, counts: np.ndarray, owner: np.ndarray, U: np.ndarray,
+                       evsi: bool, rtol: float) -> tuple[np.ndarray, np.ndarray]:
     """:func:`single_test_value` of each test ``j`` in ``columns``, with its scores' moments ``m[:, j]``,
     ``s[:, j]`` (K, p) and end knots ``a[j]``, ``b[j]``: one call for a case's continuous candidates."""
     values, changes = np.empty(columns.size), np.empty(columns.size)
     for c in range(columns.size):
         j = columns[c]
         values[c], changes[c] = single_test_value(w, np.ascontiguousarray(m[:, j]), np.ascontiguousarray(s[:, j]),
-                                                  a[j], b[j], nodes, weights, counts, U, evsi, rtol)
+                                                  a[j], b[j], nodes, weights, counts, owner, U, evsi, rtol)
     return values, changes
 
 
@@ -235,10 +258,11 @@ def _add_class_log_density(logp: np.ndarray, y: int, Zs: np.ndarray, centre: np.
 
 
 @numba.njit(cache=True)
-def _replicate_values(logp: np.ndarray, n_replicates: int, U: np.ndarray, evsi: bool,
+def _replicate_values(logp: np.ndarray, owner: np.ndarray, n_replicates: int, U: np.ndarray, evsi: bool,
                       out: np.ndarray) -> float:
-    """Normalize each draw's log joint (D, K) to ``p(y | …)``, write the value over each replicate's
-    N = D / R draws into ``out`` (R,), and return the value over all D draws pooled."""
+    """Normalize each draw's log joint (D, C) over components, sum it into ``p(y | …)`` by ``owner``,
+    write the value over each replicate's N = D / R draws into ``out`` (R,), and return the value over
+    all D draws pooled."""
     D, K = logp.shape
     P = np.empty((D, K))
     for d in range(D):
@@ -249,6 +273,7 @@ def _replicate_values(logp: np.ndarray, n_replicates: int, U: np.ndarray, evsi: 
         log_total = math.log(total)
         for y in range(K):
             P[d, y] = math.exp(logp[d, y] - top - log_total)
+    P = class_probabilities(P, owner)
     N = D // n_replicates
     w_replicate = np.full(N, 1.0 / N)
     for r in range(n_replicates):
@@ -260,7 +285,7 @@ def _replicate_values(logp: np.ndarray, n_replicates: int, U: np.ndarray, evsi: 
 
 @numba.njit(cache=True)
 def coalition_values(Z: np.ndarray, offsets: np.ndarray, members: np.ndarray, masks: np.ndarray, means: np.ndarray,
-                     covs: np.ndarray, log_weights: np.ndarray, n_replicates: int, U: np.ndarray,
+                     covs: np.ndarray, log_weights: np.ndarray, owner: np.ndarray, n_replicates: int, U: np.ndarray,
                      evsi: bool) -> tuple[np.ndarray, np.ndarray]:
     """Monte Carlo value of acquiring each coalition of players, under class-conditional Gaussians.
 
@@ -272,8 +297,9 @@ def coalition_values(Z: np.ndarray, offsets: np.ndarray, members: np.ndarray, ma
 
         p(y | z_known, z_S) ∝ exp(log_weights[y]) · N(z_S; means[y, S], covs[y, S, S]),
 
-    and its value is the value kernel (EIG, or EVSI with utilities ``U``) over those predictions.
-    Returns the values per replicate (R, B), each over its N draws, and pooled over all D draws (B,).
+    and its value is the value kernel (EIG, or EVSI with utilities ``U``) over those predictions (y:
+    a component, summed into classes by ``owner``). Returns the values per replicate (R, B), each over
+    its N draws, and pooled over all D draws (B,).
     """
     D, q = Z.shape
     K = means.shape[0]
@@ -302,7 +328,7 @@ def coalition_values(Z: np.ndarray, offsets: np.ndarray, members: np.ndarray, ma
                 for c in range(n_s):
                     cov[a, c] = covs[y, S[a], S[c]]
             _add_class_log_density(logp, y, Zs, centre, cov, log_weights[y])
-        pooled[b] = _replicate_values(logp, n_replicates, U, evsi, out[:, b])
+        pooled[b] = _replicate_values(logp, owner, n_replicates, U, evsi, out[:, b])
     return out, pooled
 
 
@@ -386,8 +412,8 @@ def score_draws(normals: np.ndarray, class_cuts: np.ndarray, means: np.ndarray, 
 def set_values(normals: np.ndarray, which: np.ndarray, m_of: np.ndarray, class_cuts: np.ndarray, log_weights: np.ndarray,
                means: np.ndarray, mu: np.ndarray, L: np.ndarray, set_case: np.ndarray, set_offsets: np.ndarray,
                set_positions: np.ndarray, set_columns: np.ndarray, discrete: np.ndarray, lower: np.ndarray,
-               upper: np.ndarray, cuts: np.ndarray, points: np.ndarray, n_replicates: int, U: np.ndarray,
-               evsi: bool) -> tuple[np.ndarray, np.ndarray]:
+               upper: np.ndarray, cuts: np.ndarray, points: np.ndarray, owner: np.ndarray, n_replicates: int,
+               U: np.ndarray, evsi: bool) -> tuple[np.ndarray, np.ndarray]:
     """Monte Carlo value of acquiring each set of tests (a panel, a group) under class-conditional Gaussians.
 
     Per case i and class k the engine gives the Gaussian of the missing scores given the known ones
@@ -407,7 +433,8 @@ def set_values(normals: np.ndarray, which: np.ndarray, m_of: np.ndarray, class_c
 
         p(y | z_known, z_S) ∝ p(y | z_known) · N(z_S; means[y, S] + mu[y, i, S], (L Lᵀ)[y, i, S, S]),
 
-    and the set's value is the value kernel (EIG, or EVSI with ``U``) over the draws' predictions.
+    and the set's value is the value kernel (EIG, or EVSI with ``U``) over the draws' predictions (k
+    and y: components, summed into classes by ``owner``).
     Set s belongs to case ``set_case[s]`` (sets of a case adjacent) and owns missing positions
     ``set_positions[set_offsets[s]:set_offsets[s+1]]`` (columns ``set_columns[…]``). Returns the values
     per replicate (n_sets, R) and pooled over all draws (n_sets,).
@@ -440,5 +467,5 @@ def set_values(normals: np.ndarray, which: np.ndarray, m_of: np.ndarray, class_c
             for y in range(K):
                 centre, cov = _set_gaussian(means, mu, L, i, y, positions, columns)
                 _add_class_log_density(logp, y, Zs, centre, cov, log_weights[i, y])
-            pooled[s] = _replicate_values(logp, n_replicates, U, evsi, out[s])
+            pooled[s] = _replicate_values(logp, owner, n_replicates, U, evsi, out[s])
     return out, pooled
