@@ -398,9 +398,7 @@ def class_mixtures(Z: np.ndarray, y: np.ndarray, K: int, M: int, pooling: float,
     previous = -np.inf
     for _ in range(EM_ITERATIONS):
         means, covs = weighted_moments(Z, R, pooling, shrinkage)
-        alpha = np.maximum(R.sum(axis=0) / counts[owner], _MIN_WEIGHT)
-        alpha /= np.bincount(owner, weights=alpha, minlength=K)[owner]
-        priors = alpha * counts[owner] / n
+        priors = _component_priors(R, counts, owner)
         logj = np.where(own, log_joint(Z, means, covs, priors), -np.inf)
         top = logj.max(axis=1, keepdims=True)
         row_ll = top[:, 0] + np.log(np.exp(logj - top).sum(axis=1))
@@ -410,9 +408,15 @@ def class_mixtures(Z: np.ndarray, y: np.ndarray, K: int, M: int, pooling: float,
             break
         previous = current
     means, covs = weighted_moments(Z, R, pooling, shrinkage)
+    return means, covs, _component_priors(R, counts, owner), owner
+
+
+def _component_priors(R: np.ndarray, counts: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """``π_y α_c`` (C,): each component's share ``α_c`` of its class's responsibilities ``R`` (n, C),
+    floored at :data:`_MIN_WEIGHT` and renormalized within the class, times the class share."""
     alpha = np.maximum(R.sum(axis=0) / counts[owner], _MIN_WEIGHT)
-    alpha /= np.bincount(owner, weights=alpha, minlength=K)[owner]
-    return means, covs, alpha * counts[owner] / n, owner
+    alpha /= np.bincount(owner, weights=alpha, minlength=counts.size)[owner]
+    return alpha * counts[owner] / counts.sum()
 
 
 def _principal_split(Z: np.ndarray, M: int) -> np.ndarray:
