@@ -100,7 +100,8 @@ class ClassConditionalCopula:
     def to_dict(self) -> dict:
         self._weights(None)
         return {"kind": "class_conditional_copula", "version": 1, "priors": self.priors_.tolist(),
-                "component_class": self.component_class_.tolist(), "components": [c.to_dict() for c in self.components_]}
+                "component_class": self.component_class_.tolist(),
+                "components": [c.to_dict() for c in self.components_]}
 
     @classmethod
     def from_dict(cls, data: dict) -> "ClassConditionalCopula":

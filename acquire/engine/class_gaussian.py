@@ -28,8 +28,8 @@ from scipy.special import ndtr, ndtri
 
 from acquire.engine.draws import normals_by_count
 from acquire.engine.estimator import ValueContext, ValueEstimate, ValueEstimator, open_columns
-from acquire.estimators.class_gaussian import (class_probabilities, class_score_conditionals, gauss_legendre_table, score_draws, set_values,
-                                               single_test_values)
+from acquire.estimators.class_gaussian import (class_probabilities, class_score_conditionals, gauss_legendre_table,
+                                               score_draws, set_values, single_test_values)
 from acquire.estimators.conditioning import conditional_factors
 from acquire.estimators.value import eig_weighted, evsi_weighted, mean_and_se
 from acquire.exceptions import AcquireError

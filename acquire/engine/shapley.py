@@ -164,8 +164,8 @@ class ValueOfInformationGame(Game):
         (:meth:`~acquire.engine.class_gaussian.ClassGaussianSetEstimator.case_draws`), each class's
         Gaussian is conditioned on the case's known scores once, and every coalition is valued in one
         numba call (:func:`~acquire.estimators.class_gaussian.coalition_values`): per coalition and
-        class (or mixture component) one factor of the coalition's block, no rows materialized. The grand coalition's value is
-        the value ``rank`` gives the set of every missing test."""
+        class (or mixture component) one factor of the coalition's block, no rows materialized. The grand
+        coalition's value is the value ``rank`` gives the set of every missing test."""
         from acquire.engine.class_gaussian import ClassGaussianSetEstimator
         from acquire.estimators.class_gaussian import coalition_values
 

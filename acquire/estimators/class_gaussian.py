@@ -27,8 +27,8 @@ import numpy as np
 from acquire.estimators.conditioning import _cholesky_in_place, forward_solve
 from acquire.estimators.value import eig_weighted, evsi_weighted
 
-__all__ = ["class_probabilities", "class_score_conditionals", "coalition_values", "gauss_legendre_table", "mixture_rule", "score_draws",
-           "set_values", "single_test_value", "single_test_values"]
+__all__ = ["class_probabilities", "class_score_conditionals", "coalition_values", "gauss_legendre_table", "mixture_rule",
+           "score_draws", "set_values", "single_test_value", "single_test_values"]
 
 _CUTS = np.array([-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0])
 _SQRT2 = math.sqrt(2.0)
