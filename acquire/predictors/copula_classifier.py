@@ -243,9 +243,9 @@ class CopulaClassifier(Predictor):
         """The model of the features this classifier implies, as class copulas the engine can sample.
 
         Component ``c``'s copula has marginals ``F_{j|c}(x) = Φ((w_j(Φ⁻¹(F_j(x))) − μ_cj) / σ_cj)`` (``w_j`` the
-        score's warp) on the pooled marginal's knots and the correlation of ``Σ_c``; mixed by this classifier's ``p(c | x_o)``
-        (:meth:`mixture_weights`), its draws are the ones the prediction expects (exact at the knots,
-        linear in between). ``component_class_`` says which class each component belongs to.
+        score's warp) on the pooled marginal's knots and the correlation of ``Σ_c``; mixed by this classifier's
+        ``p(c | x_o)`` (:meth:`mixture_weights`), its draws are the ones the prediction expects (exact at the
+        knots, linear in between). ``component_class_`` says which class each component belongs to.
         """
         self._check_fitted()
         components = []
@@ -321,7 +321,8 @@ class CopulaClassifier(Predictor):
               or not np.array_equal(obj.component_class_, np.repeat(np.arange(K), obj.components_))):
             problem = f"'component_class' does not list {obj.components_} component(s) for each of the {K} classes in order"
         elif (obj.warps_.shape != (p, 2) or not np.isfinite(obj.warps_).all() or (obj.warps_[:, 1] <= 0).any()
-              or any(m.discrete and (w[0] != 0.0 or w[1] != 1.0) for m, w in zip(obj.copula_.marginals_, obj.warps_))):
+              or any(m.discrete and (w[0] != 0.0 or w[1] != 1.0)
+                     for m, w in zip(obj.copula_.marginals_, obj.warps_))):
             problem = f"'warps' is not {p} pairs (ε, δ > 0), finite, with the identity (0, 1) for every discrete feature"
         elif not (np.isfinite(obj.means_).all() and np.isfinite(obj.covariances_).all() and np.isfinite(obj.priors_).all()):
             problem = "it holds a number that is not finite"
