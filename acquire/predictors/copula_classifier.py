@@ -161,9 +161,10 @@ class CopulaClassifier(Predictor):
         filler = np.where(self.unseen_, 0.0, np.nan)
         self.copula_ = GaussianCopula(max_knots=self.max_knots).fit(np.where(np.isnan(X), filler, X), list(discrete))
         self.warps_ = np.tile([0.0, 1.0], (X.shape[1], 1))
+        Z = self.scores(X)  # the pooled normal scores: every warp is the identity yet
         if self.warp:
-            self.warps_ = fit_warps(self.scores(X), y, K, np.array(discrete, dtype=bool) | self.unseen_)
-        Z = self.scores(X)
+            self.warps_ = fit_warps(Z, y, K, np.array(discrete, dtype=bool) | self.unseen_)
+            Z = self.warp_scores(Z)
         self.cv_log_loss_: dict[str, float] | None = None
         pooling, shrinkage, components = self.pooling, self.shrinkage, self.components
         if pooling is None or shrinkage is None or components is None:
@@ -220,9 +221,14 @@ class CopulaClassifier(Predictor):
         """Pooled normal scores ``z`` (…, p) → the model's scores ``w = sinh(δ_j asinh(z) − ε_j)``, column by
         column (identity columns untouched, bitwise); NaN stays NaN."""
         Z = np.array(Z, dtype=np.float64)
-        for j in np.flatnonzero((self.warps_[:, 0] != 0.0) | (self.warps_[:, 1] != 1.0)):
-            Z[..., j] = sinh_arcsinh(Z[..., j], *self.warps_[j])
+        for j in range(Z.shape[-1]):
+            Z[..., j] = self._warp_column(Z[..., j], j)
         return Z
+
+    def _warp_column(self, z: np.ndarray, j: int) -> np.ndarray:
+        """Score ``j``'s warp applied to ``z``; ``z`` itself when the warp is the identity (bitwise)."""
+        eps, delta = self.warps_[j]
+        return z if eps == 0.0 and delta == 1.0 else sinh_arcsinh(z, eps, delta)
 
     def predict_distribution(self, X: np.ndarray) -> np.ndarray:
         self._check_fitted()
@@ -256,8 +262,7 @@ class CopulaClassifier(Predictor):
             for j, m in enumerate(self.copula_.marginals_):
                 with np.errstate(divide="ignore"):
                     z = ndtri(m.u) if m.discrete else ndtri(np.clip(m.u, 1e-300, 1 - 1e-16))
-                if not m.discrete:
-                    z = sinh_arcsinh(z, *self.warps_[j])
+                z = self._warp_column(z, j)  # discrete scores are never warped
                 marginals.append(_Marginal(m.values.copy(), ndtr((z - self.means_[k, j]) / sd[j]), m.discrete))
             comp.marginals_ = marginals
             comp.correlation_ = self.covariances_[k] / np.outer(sd, sd)
