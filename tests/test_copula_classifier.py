@@ -21,6 +21,20 @@ from acquire.predictors import CopulaClassifier
 from acquire.predictors.copula_classifier import log_posterior
 
 
+def edit_json(folder, name, change):
+    """Apply ``change`` to the JSON document ``folder/name`` and recompute its checksum in the manifest,
+    as whoever edits a folder can."""
+    import hashlib
+
+    path = folder / name
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
 @pytest.fixture(scope="module")
 def pima_model(pima, pima_copula_model):
     frame, spec = pima
@@ -240,15 +254,10 @@ def test_model_folder_round_trip_and_a_tampered_covariance(either_model, tmp_pat
     case = dict(zip(spec.feature_names[:3], X[0, :3]))
     assert again.rank(case).summary["value"].equals(model.rank(case).summary["value"])
     # a covariance edited to be indefinite, with the checksum recomputed: refused before any kernel runs
-    import hashlib
+    def indefinite(document):
+        document["covariances"][0][0][1] = document["covariances"][0][1][0] = 50.0
 
-    path = tmp_path / "m" / "predictor.json"
-    document = json.loads(path.read_text())
-    document["covariances"][0][0][1] = document["covariances"][0][1][0] = 50.0
-    path.write_text(json.dumps(document))
-    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
-    manifest["files"]["predictor.json"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    edit_json(tmp_path / "m", "predictor.json", indefinite)
     with pytest.raises(ModelError, match="not symmetric positive definite"):
         load_model(tmp_path / "m")
 
@@ -476,30 +485,19 @@ def test_a_mixture_folder_refuses_edited_components_and_an_old_folder_loads(pima
     """A saved mixture whose 'component_class' (predictor.json) or whose conditional model's components
     were edited, checksums recomputed, is refused; a folder written before mixtures (no
     'component_class') loads as one component per class and predicts as before."""
-    import hashlib
-
-    def edit(folder, name, change):
-        path = folder / name
-        document = json.loads(path.read_text())
-        change(document)
-        path.write_text(json.dumps(document))
-        manifest = json.loads((folder / "manifest.json").read_text())
-        manifest["files"][name] = hashlib.sha256(path.read_bytes()).hexdigest()
-        (folder / "manifest.json").write_text(json.dumps(manifest))
-
     frame, spec, model = pima_mixture
     model.save(tmp_path / "a")
-    edit(tmp_path / "a", "predictor.json", lambda d: d.update(component_class=[0, 1, 0, 1]))
+    edit_json(tmp_path / "a", "predictor.json", lambda d: d.update(component_class=[0, 1, 0, 1]))
     with pytest.raises(ModelError, match="component_class"):
         load_model(tmp_path / "a")
     model.save(tmp_path / "b")
-    edit(tmp_path / "b", "conditional.json", lambda d: d.update(component_class=[0, 1, 1, 1]))
+    edit_json(tmp_path / "b", "conditional.json", lambda d: d.update(component_class=[0, 1, 1, 1]))
     with pytest.raises(ModelError, match="component"):
         load_model(tmp_path / "b")
     _, _, single = pima_model
     single.save(tmp_path / "old")
-    edit(tmp_path / "old", "predictor.json", lambda d: (d.pop("component_class"), d.pop("components")))
-    edit(tmp_path / "old", "conditional.json", lambda d: d.pop("component_class"))
+    edit_json(tmp_path / "old", "predictor.json", lambda d: (d.pop("component_class"), d.pop("components")))
+    edit_json(tmp_path / "old", "conditional.json", lambda d: d.pop("component_class"))
     again = load_model(tmp_path / "old")
     X = spec.encode(frame)[:10]
     np.testing.assert_array_equal(again.predictor.predict_distribution(X), single.predictor.predict_distribution(X))
@@ -538,17 +536,6 @@ def test_score_warps_are_recovered_and_help_where_the_pooled_score_squeezes_the_
 def test_a_folder_with_edited_warps_is_refused_and_one_without_warps_loads_unwarped(pima, tmp_path):
     """Warps are validated on load (checksums recomputed): a warped discrete feature or a δ <= 0 is
     refused; a folder written before warps (no 'warps') loads with every score as it is."""
-    import hashlib
-
-    def edit(folder, change):
-        path = folder / "predictor.json"
-        document = json.loads(path.read_text())
-        change(document)
-        path.write_text(json.dumps(document))
-        manifest = json.loads((folder / "manifest.json").read_text())
-        manifest["files"]["predictor.json"] = hashlib.sha256(path.read_bytes()).hexdigest()
-        (folder / "manifest.json").write_text(json.dumps(manifest))
-
     frame, spec = pima
     model = fit_model(frame, spec, predictor="copula", holdout=0, predictor_params={"pooling": 0.5, "shrinkage": 0.2})
     npreg, glu = spec.feature_names.index("npreg"), spec.feature_names.index("glu")
@@ -557,13 +544,13 @@ def test_a_folder_with_edited_warps_is_refused_and_one_without_warps_loads_unwar
                          ("delta", lambda d: d["warps"].__setitem__(glu, [0.0, -1.0])),
                          ("shape", lambda d: d["warps"].pop())):
         model.save(tmp_path / name)
-        edit(tmp_path / name, change)
+        edit_json(tmp_path / name, "predictor.json", change)
         with pytest.raises(ModelError, match="'warps'"):
             load_model(tmp_path / name)
     old = fit_model(frame, spec, predictor="copula", holdout=0,
                     predictor_params={"pooling": 0.5, "shrinkage": 0.2, "warp": False})
     old.save(tmp_path / "old")
-    edit(tmp_path / "old", lambda d: d.pop("warps"))
+    edit_json(tmp_path / "old", "predictor.json", lambda d: d.pop("warps"))
     again = load_model(tmp_path / "old")
     X = spec.encode(frame)[:10]
     np.testing.assert_array_equal(again.predictor.predict_distribution(X), old.predictor.predict_distribution(X))

@@ -227,8 +227,7 @@ class CopulaClassifier(Predictor):
 
     def _warp_column(self, z: np.ndarray, j: int) -> np.ndarray:
         """Score ``j``'s warp applied to ``z``; ``z`` itself when the warp is the identity (bitwise)."""
-        eps, delta = self.warps_[j]
-        return z if eps == 0.0 and delta == 1.0 else sinh_arcsinh(z, eps, delta)
+        return sinh_arcsinh(z, *self.warps_[j]) if warped(self.warps_[j]) else z
 
     def predict_distribution(self, X: np.ndarray) -> np.ndarray:
         self._check_fitted()
@@ -326,8 +325,7 @@ class CopulaClassifier(Predictor):
               or not np.array_equal(obj.component_class_, np.repeat(np.arange(K), obj.components_))):
             problem = f"'component_class' does not list {obj.components_} component(s) for each of the {K} classes in order"
         elif (obj.warps_.shape != (p, 2) or not np.isfinite(obj.warps_).all() or (obj.warps_[:, 1] <= 0).any()
-              or any(m.discrete and (w[0] != 0.0 or w[1] != 1.0)
-                     for m, w in zip(obj.copula_.marginals_, obj.warps_))):
+              or any(m.discrete and warped(w) for m, w in zip(obj.copula_.marginals_, obj.warps_))):
             problem = f"'warps' is not {p} pairs (ε, δ > 0), finite, with the identity (0, 1) for every discrete feature"
         elif not (np.isfinite(obj.means_).all() and np.isfinite(obj.covariances_).all() and np.isfinite(obj.priors_).all()):
             problem = "it holds a number that is not finite"
@@ -344,13 +342,19 @@ class CopulaClassifier(Predictor):
             return "<CopulaClassifier (not fitted)>"
         return (f"<CopulaClassifier: {self.n_classes_} classes over {self.n_features_in_} features, "
                 f"{self.components_} Gaussian(s) per class, pooling {self.pooling_:g}, shrinkage {self.shrinkage_:g}, "
-                f"{int(((self.warps_[:, 0] != 0) | (self.warps_[:, 1] != 1)).sum())} score(s) warped>")
+                f"{int(warped(self.warps_).sum())} score(s) warped>")
 
 
 def sinh_arcsinh(z: np.ndarray, eps: float, delta: float) -> np.ndarray:
     """``sinh(δ asinh(z) − ε)``: monotone increasing for ``δ > 0``; ``ε`` skews, ``δ < 1`` spreads the middle
     against the tails (Jones and Pewsey, 2009). ``ε = 0, δ = 1`` is the identity."""
     return np.sinh(delta * np.arcsinh(z) - eps)
+
+
+def warped(warps: np.ndarray) -> np.ndarray:
+    """Whether each warp ``(ε, δ)`` (…, 2) differs from the identity ``(0, 1)``."""
+    warps = np.asarray(warps)
+    return (warps[..., 0] != 0.0) | (warps[..., 1] != 1.0)
 
 
 def warp_profile_loss(theta: np.ndarray, z: np.ndarray, groups: list[np.ndarray]) -> float:
