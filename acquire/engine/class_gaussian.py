@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr, ndtri, softmax
 
 from acquire.engine.draws import normals_by_count
 from acquire.engine.estimator import ValueContext, ValueEstimate, ValueEstimator, open_columns
@@ -125,9 +125,7 @@ class ClassGaussianEstimator(_ClassGaussianValues):
         mass = (ndtr((upper[:, None] - m[None, :]) / s[None, :]) - ndtr((lower[:, None] - m[None, :]) / s[None, :])) @ w
         with np.errstate(divide="ignore"):
             logp = np.log(w)[None, :] - 0.5 * ((points[:, None] - m[None, :]) / s[None, :]) ** 2 - np.log(s)[None, :]
-        P = np.exp(logp - logp.max(axis=1, keepdims=True))
-        P /= P.sum(axis=1, keepdims=True)
-        P = class_probabilities(np.ascontiguousarray(P), self.owner)
+        P = class_probabilities(np.ascontiguousarray(softmax(logp, axis=1)), self.owner)
         W = np.ascontiguousarray(mass / mass.sum())
         if self.evsi:
             return float(evsi_weighted(W, np.ascontiguousarray(P), self.utility))

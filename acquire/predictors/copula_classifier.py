@@ -570,7 +570,11 @@ def pattern_log_joint(Z_obs: np.ndarray, obs: np.ndarray, means: np.ndarray, cov
 
 
 def normalize_log(logp: np.ndarray) -> np.ndarray:
-    """Rows of log joint probabilities (n, K) → log posteriors (each row's probabilities sum to 1)."""
+    """Rows of log joint probabilities (n, K) → log posteriors (each row's probabilities sum to 1).
+
+    Log-sum-exp by hand, here and in :func:`class_sums` and EM: ``scipy.special.logsumexp`` gives the same
+    numbers but costs about 40 µs a call on a small array where this costs 5 µs, and a prediction for one
+    case is inside the engine's 1 ms ranking budget."""
     logp = logp - logp.max(axis=1, keepdims=True)
     return logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
 

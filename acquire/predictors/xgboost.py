@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
+from scipy.special import expit, softmax
 
 from acquire.exceptions import DataError, ModelError
 from acquire.predictors.base import Predictor, random_masks
@@ -138,11 +139,10 @@ class XGBoostPredictor(Predictor):
     def distribution_from_margins(self, margins: np.ndarray) -> np.ndarray:
         """Apply the objective's link to raw margins (n, G): sigmoid, softmax, or (mean, exp(log-variance))."""
         if self.kind_ == "binary":
-            p = 1.0 / (1.0 + np.exp(-margins[:, 0]))
+            p = expit(margins[:, 0])
             return np.column_stack([1.0 - p, p])
         if self.kind_ == "multiclass":
-            z = np.exp(margins - margins.max(axis=1, keepdims=True))
-            return z / z.sum(axis=1, keepdims=True)
+            return softmax(margins, axis=1)
         return np.column_stack([margins[:, 0], np.exp(margins[:, 1])])
 
     def predict_distribution(self, X: np.ndarray) -> np.ndarray:
