@@ -221,8 +221,9 @@ class CopulaClassifier(Predictor):
         """Pooled normal scores ``z`` (…, p) → the model's scores ``w = sinh(δ_j asinh(z) − ε_j)``, column by
         column (identity columns untouched, bitwise); NaN stays NaN."""
         Z = np.array(Z, dtype=np.float64)
-        for j in range(Z.shape[-1]):
-            Z[..., j] = self._warp_column(Z[..., j], j)
+        cols = np.flatnonzero(warped(self.warps_))
+        if cols.size:  # every warped column in one broadcast call: ranking one case spends microseconds here
+            Z[..., cols] = sinh_arcsinh(Z[..., cols], self.warps_[cols, 0], self.warps_[cols, 1])
         return Z
 
     def _warp_column(self, z: np.ndarray, j: int) -> np.ndarray:
@@ -345,7 +346,7 @@ class CopulaClassifier(Predictor):
                 f"{int(warped(self.warps_).sum())} score(s) warped>")
 
 
-def sinh_arcsinh(z: np.ndarray, eps: float, delta: float) -> np.ndarray:
+def sinh_arcsinh(z: np.ndarray, eps: float | np.ndarray, delta: float | np.ndarray) -> np.ndarray:
     """``sinh(δ asinh(z) − ε)``: monotone increasing for ``δ > 0``; ``ε`` skews, ``δ < 1`` spreads the middle
     against the tails (Jones and Pewsey, 2009). ``ε = 0, δ = 1`` is the identity."""
     return np.sinh(delta * np.arcsinh(z) - eps)
