@@ -28,10 +28,10 @@ from scipy.special import ndtr, ndtri, softmax
 
 from acquire.engine.draws import normals_by_count
 from acquire.engine.estimator import ValueContext, ValueEstimate, ValueEstimator, open_columns
-from acquire.estimators.class_gaussian import (class_probabilities, class_score_conditionals, gauss_legendre_table,
-                                               score_draws, set_values, single_test_values)
+from acquire.estimators.class_gaussian import (class_score_conditionals, gauss_legendre_table, score_draws, set_values,
+                                               single_test_values, weighted_class_value)
 from acquire.estimators.conditioning import conditional_factors
-from acquire.estimators.value import eig_weighted, evsi_weighted, mean_and_se
+from acquire.estimators.value import mean_and_se
 from acquire.exceptions import AcquireError
 
 __all__ = ["ClassGaussianEstimator", "ClassGaussianSetEstimator"]
@@ -125,11 +125,8 @@ class ClassGaussianEstimator(_ClassGaussianValues):
         mass = (ndtr((upper[:, None] - m[None, :]) / s[None, :]) - ndtr((lower[:, None] - m[None, :]) / s[None, :])) @ w
         with np.errstate(divide="ignore"):
             logp = np.log(w)[None, :] - 0.5 * ((points[:, None] - m[None, :]) / s[None, :]) ** 2 - np.log(s)[None, :]
-        P = class_probabilities(np.ascontiguousarray(softmax(logp, axis=1)), self.owner)
-        W = np.ascontiguousarray(mass / mass.sum())
-        if self.evsi:
-            return float(evsi_weighted(W, np.ascontiguousarray(P), self.utility))
-        return float(eig_weighted(W, np.ascontiguousarray(P)))
+        return float(weighted_class_value(np.ascontiguousarray(mass), np.ascontiguousarray(softmax(logp, axis=1)),
+                                          self.owner, self.utility, self.evsi))
 
 
 class ClassGaussianSetEstimator(_ClassGaussianValues):

@@ -28,7 +28,7 @@ from acquire.estimators.conditioning import _cholesky_in_place, forward_solve
 from acquire.estimators.value import eig_weighted, evsi_weighted
 
 __all__ = ["class_probabilities", "class_score_conditionals", "coalition_values", "gauss_legendre_table", "mixture_rule",
-           "score_draws", "set_values", "single_test_value", "single_test_values"]
+           "score_draws", "set_values", "single_test_value", "single_test_values", "weighted_class_value"]
 
 _CUTS = np.array([-8.0, -4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0])
 _SQRT2 = math.sqrt(2.0)
@@ -127,7 +127,10 @@ def class_probabilities(P: np.ndarray, owner: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _value(W: np.ndarray, P: np.ndarray, owner: np.ndarray, U: np.ndarray, evsi: bool) -> float:
+def weighted_class_value(W: np.ndarray, P: np.ndarray, owner: np.ndarray, U: np.ndarray, evsi: bool) -> float:
+    """The value of a test with outcomes weighted ``W`` (R,) (normalized here) and component predictions
+    ``P`` (R, C) after each: ``P`` summed into classes (:func:`class_probabilities`), then
+    ``EIG = H(Σ_r W_r p_r) − Σ_r W_r H(p_r)``, or the EVSI under utilities ``U`` (:mod:`acquire.estimators.value`)."""
     W = W / W.sum()
     P = class_probabilities(P, owner)
     if evsi:
@@ -143,11 +146,11 @@ def single_test_value(w: np.ndarray, m: np.ndarray, s: np.ndarray, a: float, b: 
     two successive values differ by at most ``rtol`` relative (or the last rule); ``change`` is that
     last difference, an estimate of the coarser rule's error. ``owner``: each component's class."""
     W, P = mixture_rule(w, m, s, a, b, nodes[0, :counts[0]], weights[0, :counts[0]])
-    previous = _value(W, P, owner, U, evsi)
+    previous = weighted_class_value(W, P, owner, U, evsi)
     current, change = previous, 0.0
     for r in range(1, counts.size):
         W, P = mixture_rule(w, m, s, a, b, nodes[r, :counts[r]], weights[r, :counts[r]])
-        current = _value(W, P, owner, U, evsi)
+        current = weighted_class_value(W, P, owner, U, evsi)
         change = abs(current - previous)
         if change <= rtol * abs(current) + 1e-15:
             break
