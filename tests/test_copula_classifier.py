@@ -441,6 +441,47 @@ def test_em_recovers_a_class_made_of_two_groups_and_one_component_is_the_plain_f
     np.testing.assert_array_equal(one[2], [0.6, 0.4])
 
 
+def test_em_stops_at_the_first_step_that_gains_less_than_its_tolerance(monkeypatch):
+    """EM's stop: the mean log likelihood per row, traced over 50 steps with no tolerance, gains less than
+    ``EM_TOL`` first at step s; with the tolerance EM takes exactly s steps (one E-step each) and returns
+    the model it would have after them."""
+    import acquire.predictors.copula_classifier as cc
+
+    rng = np.random.default_rng(3)
+    Z = np.vstack([rng.standard_normal((150, 3)) + [2.0, 0.0, 0.0], rng.standard_normal((150, 3)) - [2.0, 0.0, 0.0],
+                   rng.standard_normal((200, 3))])
+    Z[rng.uniform(size=Z.shape) < 0.1] = np.nan
+    y = np.repeat([0, 1], [300, 200])
+    own = np.repeat(np.arange(2), 2)[None, :] == y[:, None]
+    trace: list[float] = []
+    log_joint = cc.log_joint
+
+    def traced(*args):
+        logj = np.where(own, log_joint(*args), -np.inf)
+        top = logj.max(axis=1, keepdims=True)
+        trace.append(float(np.mean(top[:, 0] + np.log(np.exp(logj - top).sum(axis=1)))))
+        return log_joint(*args)
+
+    tol = cc.EM_TOL
+    monkeypatch.setattr(cc, "log_joint", traced)
+    monkeypatch.setattr(cc, "EM_TOL", -np.inf)
+    cc.class_mixtures(Z, y, 2, 2, 0.1, 0.05)
+    gains = np.diff(trace)
+    assert len(trace) == cc.EM_ITERATIONS
+    monkeypatch.setattr(cc, "EM_TOL", tol)
+    steps = int(np.argmax(gains < tol)) + 2  # gains[i] is step i + 2's over step i + 1's
+    assert 2 < steps < cc.EM_ITERATIONS  # the tolerance, not the cap, stops EM here
+    full = trace[:]
+    trace.clear()
+    stopped = cc.class_mixtures(Z, y, 2, 2, 0.1, 0.05)
+    assert len(trace) == steps and trace == full[:steps]
+    monkeypatch.setattr(cc, "EM_ITERATIONS", steps)
+    monkeypatch.setattr(cc, "EM_TOL", -np.inf)
+    capped = cc.class_mixtures(Z, y, 2, 2, 0.1, 0.05)
+    for a, b in zip(stopped, capped):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_a_mixture_classifier_predicts_its_components_summed_and_beats_one_gaussian_on_two_groups():
     """A class made of two groups: two Gaussians per class fit it (lower held-out log loss than one),
     the prediction is ``mixture_weights`` summed by class, and cross-validation (``components=None``)

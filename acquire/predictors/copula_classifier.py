@@ -65,7 +65,7 @@ SHRINKAGE_GRID = (0.0, 0.05, 0.1, 0.2, 0.4)
 MISSING_LEVELS = (0.0, 0.25, 0.5, 0.75)
 _EIG_FLOOR = 1e-6  # smallest eigenvalue kept, relative to the mean variance
 EM_ITERATIONS = 50  # most EM steps of a class mixture
-EM_TOL = 1e-7  # EM stops when the mean log likelihood per row gains less
+EM_TOL = 1e-3  # EM stops when the mean log likelihood per row gains less (scikit-learn's GaussianMixture default)
 _MIN_WEIGHT = 1e-3  # a component's weight within its class never falls below this
 WARP_BOUNDS = ((-3.0, 3.0), (np.log(0.25), np.log(4.0)))  # ε and log δ of a score's warp
 
@@ -197,9 +197,10 @@ class CopulaClassifier(Predictor):
             Zt[np.broadcast_to(masks[:, None, :], Zt.shape)] = np.nan
             Zt = Zt.reshape(-1, p)
             yt = np.tile(y[test], len(masks))
+            patterns = observed_patterns(Zt)  # the same held-out rows for every grid point
             for lam, gam, M in loss:
                 means, covs, weights, owner = class_mixtures(Z[train], y[train], K, M, lam, gam)
-                logp = log_posterior(Zt, means, covs, weights, owner)
+                logp = log_posterior(Zt, means, covs, weights, owner, patterns)
                 loss[(lam, gam, M)] -= float(logp[np.arange(len(yt)), yt].sum())
             n_scored += len(yt)
         best = min(loss, key=lambda key: (round(loss[key] / n_scored, 6), key[2], -key[0], -key[1]))
@@ -435,14 +436,17 @@ def weighted_moments(Z: np.ndarray, R: np.ndarray, pooling: float, shrinkage: fl
     means = np.empty((C, p))
     covs = np.empty((C, p, p))
     pairs = np.empty((C, p, p))
+    complete = bool(seen.all())
     for c in range(C):
         rows = R[:, c] > 0
         w = R[rows, c][:, None]
-        sk, fk = seen[rows].astype(np.float64), filled[rows]
-        n = (sk * w).sum(axis=0)
+        sb, fk = seen[rows], filled[rows]
+        sk = sb.astype(np.float64)
+        sw = sk * w
+        n = sw.sum(axis=0)
         means[c] = np.where(n > 0, (fk * w).sum(axis=0) / np.where(n > 0, n, 1.0), overall)
-        D = np.where(seen[rows], fk - means[c], 0.0)
-        both = (sk * w).T @ sk
+        D = fk - means[c] if complete else np.where(sb, fk - means[c], 0.0)
+        both = sw.T @ sk
         covs[c] = ((D * w).T @ D) / np.maximum(both - 1.0, 1.0)
         pairs[c] = both
     dof = np.maximum(pairs - 1.0, 0.0)
@@ -472,7 +476,9 @@ def class_mixtures(Z: np.ndarray, y: np.ndarray, K: int, M: int, pooling: float,
     :func:`weighted_moments` with those weights (the same λ and γ for every component) and
     ``α_c = Σ_i r_ic / n_y``, floored at 1e-3. It starts from each class split into M equal parts
     along its first principal axis (no random start: the same rows give the same model), and stops
-    after :data:`EM_ITERATIONS` steps or when the mean log likelihood gains less than :data:`EM_TOL`.
+    after :data:`EM_ITERATIONS` steps or when the mean log likelihood gains less than :data:`EM_TOL`
+    (a fall included: the regularized M-step does not maximize the likelihood, so a step may lower it,
+    and stopping there is an early stop that the cross-validated choice of λ and γ then judges).
     ``M = 1`` is :func:`regularized_moments`.
     """
     y = np.asarray(y, dtype=np.int64)
@@ -487,11 +493,12 @@ def class_mixtures(Z: np.ndarray, y: np.ndarray, K: int, M: int, pooling: float,
         rows = np.flatnonzero(y == k)
         R[rows, k * M + _principal_split(Z[rows], M)] = 1.0
     own = owner[None, :] == y[:, None]  # (n, C): the components a row may belong to
+    patterns = observed_patterns(Z)
     previous = -np.inf
     for _ in range(EM_ITERATIONS):
         means, covs = weighted_moments(Z, R, pooling, shrinkage)
         priors = _component_priors(R, counts, owner)
-        logj = np.where(own, log_joint(Z, means, covs, priors), -np.inf)
+        logj = np.where(own, log_joint(Z, means, covs, priors, patterns), -np.inf)
         top = logj.max(axis=1, keepdims=True)
         row_ll = top[:, 0] + np.log(np.exp(logj - top).sum(axis=1))
         R = np.exp(logj - row_ll[:, None])
@@ -580,14 +587,29 @@ def normalize_log(logp: np.ndarray) -> np.ndarray:
     return logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
 
 
-def log_joint(Z: np.ndarray, means: np.ndarray, covs: np.ndarray, priors: np.ndarray) -> np.ndarray:
-    """``log π_c + log N(z_o; μ_c,o, Σ_c,oo)`` (n, C) for scores ``Z`` with NaN where missing, rows
-    grouped by their pattern of observed features so each pattern factors each covariance once."""
+Patterns = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def observed_patterns(Z: np.ndarray) -> Patterns:
+    """``(rows, obs, Z[rows][:, obs])`` for each pattern of observed features in the scores ``Z`` (NaN =
+    missing): what :func:`log_joint` needs of ``Z``, found once where EM and cross-validation score the
+    same rows under many models."""
     seen = ~np.isnan(Z)
-    logp = np.empty((Z.shape[0], means.shape[0]))
+    out = []
     for rows in pattern_groups(seen):
         obs = np.flatnonzero(seen[rows[0]])
-        logp[rows] = pattern_log_joint(Z[np.ix_(rows, obs)], obs, means, covs, priors)
+        out.append((rows, obs, Z[np.ix_(rows, obs)]))
+    return out
+
+
+def log_joint(Z: np.ndarray, means: np.ndarray, covs: np.ndarray, priors: np.ndarray,
+              patterns: Patterns | None = None) -> np.ndarray:
+    """``log π_c + log N(z_o; μ_c,o, Σ_c,oo)`` (n, C) for scores ``Z`` with NaN where missing, rows
+    grouped by their pattern of observed features so each pattern factors each covariance once
+    (``patterns``: :func:`observed_patterns` of ``Z``, when the caller has it)."""
+    logp = np.empty((Z.shape[0], means.shape[0]))
+    for rows, obs, Z_obs in (observed_patterns(Z) if patterns is None else patterns):
+        logp[rows] = pattern_log_joint(Z_obs, obs, means, covs, priors)
     return logp
 
 
@@ -607,11 +629,11 @@ def class_sums(logp: np.ndarray, component_class: np.ndarray | None) -> np.ndarr
 
 
 def log_posterior(Z: np.ndarray, means: np.ndarray, covs: np.ndarray, priors: np.ndarray,
-                  component_class: np.ndarray | None = None) -> np.ndarray:
+                  component_class: np.ndarray | None = None, patterns: Patterns | None = None) -> np.ndarray:
     """``log p(y | z_o)`` (n, K) for scores ``Z`` with NaN where missing.
 
     ``log p(y | z_o) = log Σ_{c ∈ y} π_c N(z_o; μ_c,o, Σ_c,oo) − log Σ_c' (…)`` (:func:`log_joint`,
     summed by :func:`class_sums`); without ``component_class``, one component per class and the result
-    is over components.
+    is over components. ``patterns``: as in :func:`log_joint`.
     """
-    return normalize_log(class_sums(log_joint(Z, means, covs, priors), component_class))
+    return normalize_log(class_sums(log_joint(Z, means, covs, priors, patterns), component_class))
