@@ -495,6 +495,12 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
     the total, the metric of the final predictions with its bootstrap 95 % interval over cases
     (``<metric>_lo``/``_hi``, the same resamples for every λ), mean tests bought and the number of
     cases. Same split and model as :func:`simulate`.
+
+    ``<metric>_change`` is the metric's change from the next cheaper point (by mean cost; NaN at the
+    cheapest), with its paired bootstrap 95 % interval (``_change_lo``/``_change_hi``: the same case
+    resamples at both points, so the interval is of the change itself, not two intervals compared).
+    A fall whose interval holds 0 is not a measured fall: two neighbouring rates often differ in a few
+    cases' purchases, and the metric moves by noise.
     """
     from acquire.metrics import case_bootstrap
     from acquire.model import fit_model
@@ -516,7 +522,7 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
     if rates is None:
         base = float(spec.use_case.get(spec.exchange_rate_key(objective)) or 0.005)  # only centres the sweep
         rates = [0.0] + list(base * np.logspace(-1.5, 1.0, 8))
-    rows = []
+    rows, resampled = [], []
     for rate in rates:
         policy = GreedyValue(objective=objective, exchange_rate=float(rate))
         policy.name = f"greedy@{rate:.3g}"
@@ -524,8 +530,9 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
         last = log.sort_values("step").groupby("case").tail(1).sort_values("case")
         pred = np.stack(list(last["prediction"].to_numpy()))
         s_ = scores_for(name, pred)
-        lo, hi, _ = case_bootstrap(lambda r, axis=-1: score(y[r], s_[r]), len(y), seed, n_boot=n_boot,
-                                   vectorized=True)
+        lo, hi, dist = case_bootstrap(lambda r, axis=-1: score(y[r], s_[r]), len(y), seed, n_boot=n_boot,
+                                      vectorized=True)
+        resampled.append(dist)
         rows.append({"exchange_rate": float(rate), "mean_cost": float(last["cumulative_cost"].mean()),
                      "mean_cost_share": float(last["cumulative_cost"].mean() / total), name: float(score(y, s_)),
                      f"{name}_lo": float(lo), f"{name}_hi": float(hi), "mean_tests": float(last["step"].mean()),
@@ -534,4 +541,13 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
     full = float(score(y, scores_for(name, full_pred)))
     out = pd.DataFrame(rows)
     out[f"share_of_full_{name}"] = out[name] / full
+    change = np.full((len(out), 3), np.nan)  # change from the next cheaper point: estimate, lo, hi
+    order = np.argsort(out["mean_cost"].to_numpy(), kind="stable")
+    for cheaper, here in zip(order[:-1], order[1:]):
+        diff = resampled[here] - resampled[cheaper]  # paired: case_bootstrap draws the same resamples for one seed
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # resamples with one class are NaN at both points
+            lo, hi = np.nanpercentile(diff, [2.5, 97.5])
+        change[here] = out[name].iloc[here] - out[name].iloc[cheaper], lo, hi
+    out[f"{name}_change"], out[f"{name}_change_lo"], out[f"{name}_change_hi"] = change.T
     return out

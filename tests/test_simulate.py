@@ -109,11 +109,21 @@ def test_frontier_spends_less_as_the_exchange_rate_grows(pima):
     from acquire.simulate import frontier
 
     frame, spec = pima
-    front = frontier(frame, spec, rates=[0.0, 0.005, 1.0], max_cases=40, seed=0)
-    assert list(front["exchange_rate"]) == [0.0, 0.005, 1.0]
+    front = frontier(frame, spec, rates=[0.0, 1e-9, 0.005, 1.0], max_cases=40, seed=0)
+    assert list(front["exchange_rate"]) == [0.0, 1e-9, 0.005, 1.0]
     costs = front["mean_cost"].to_numpy()
-    assert costs[0] == pytest.approx(23.61) and costs[0] >= costs[1] >= costs[2] == 0.0
-    assert front["auroc"].iloc[2] == 0.5 and front["auroc"].iloc[0] > 0.75
+    assert costs[0] == costs[1] == pytest.approx(23.61) and costs[1] >= costs[2] >= costs[3] == 0.0
+    assert front["auroc"].iloc[3] == 0.5 and front["auroc"].iloc[0] > 0.75
+    # each point's change from the next cheaper one, with a paired interval: the two rates that buy every
+    # test give the same predictions, so on the same resamples their change is exactly 0 (unpaired, it is not)
+    auroc = front["auroc"].to_numpy()
+    assert np.isnan(front["auroc_change"].iloc[3])  # the cheapest
+    assert front[["auroc_change", "auroc_change_lo", "auroc_change_hi"]].iloc[1].tolist() == [0.0, 0.0, 0.0]
+    assert front["auroc_change"].iloc[2] == pytest.approx(auroc[2] - auroc[3])
+    assert front["auroc_change"].iloc[0] == pytest.approx(auroc[0] - auroc[2])
+    for i in (0, 2):
+        assert front["auroc_change_lo"].iloc[i] < front["auroc_change"].iloc[i] < front["auroc_change_hi"].iloc[i]
+    assert front["auroc_change_lo"].iloc[2] > 0  # buying tests beats buying none, measurably
 
 
 def test_parallel_cases_give_the_same_log(pima_model, pima):
