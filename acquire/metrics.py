@@ -34,6 +34,11 @@ def metric_for(kind: str, n_classes: int) -> tuple[str, Callable]:
     return "accuracy", lambda y, p: np.mean(np.broadcast_to(y, p.shape) == p, axis=-1)
 
 
+def higher_is_better(name: str) -> bool:
+    """Whether a larger value of the metric :func:`metric_for` names is better (AUROC, accuracy: yes; RMSE: no)."""
+    return name != "rmse"
+
+
 def scores_for(name: str, pred: np.ndarray) -> np.ndarray:
     """What the metric scores from predictive distributions (n, K): P(positive), the class, or the mean."""
     if name == "auroc":

@@ -285,14 +285,18 @@ class Simulation:
     def plot_frontier(self, front: pd.DataFrame, ax: Any = None) -> Any:
         """The soft-stopping frontier (from :func:`frontier`): one point per exchange rate λ at its mean
         cost and metric, with the metric's bootstrap 95 % interval, labelled by λ; the step line is
-        the best metric reached at or below each cost (what some λ achieves). Returns the axes."""
+        the best metric reached at or below each cost (what some λ achieves: the highest AUROC or
+        accuracy, the lowest RMSE). A point measurably worse than the next cheaper one (the paired 95 %
+        interval of the change excludes 0 on the worse side) is marked. Returns the axes."""
         import acquire.plots as plots
+        from acquire.metrics import higher_is_better
 
         ax = ax if ax is not None else plots.new_axes(8.0, 4.6)
         metric = self.metric
+        higher = higher_is_better(metric)
         money = self.currency or "cost unit"
-        order = front.sort_values("mean_cost")
-        best = order[metric].cummax()
+        order = front.sort_values("mean_cost", kind="stable")
+        best = order[metric].cummax() if higher else order[metric].cummin()
         ax.step(order["mean_cost"], best, where="post", color=plots.CONTEXT, linewidth=1,
                 label="best reached at or below this cost")
         err = None
@@ -301,6 +305,13 @@ class Simulation:
         ax.errorbar(front["mean_cost"], front[metric], yerr=err, fmt="o", color=plots.PALETTE[0], capsize=3,
                     label=f"one exchange rate λ (nats per {money}):\na case stops when no test is worth\n"
                           f"λ × its cost; bars: bootstrap 95 %\ninterval over cases")
+        if f"{metric}_change_lo" in front:
+            worse = front[front[f"{metric}_change_hi"] < 0] if higher else front[front[f"{metric}_change_lo"] > 0]
+            if len(worse):
+                ax.scatter(worse["mean_cost"], worse[metric], s=90, marker="v" if higher else "^",
+                           facecolors="none", edgecolors=plots.PALETTE[3], linewidths=1.5, zorder=3,
+                           label="measurably worse than the next\ncheaper point (paired 95 % interval\n"
+                                 "of the change excludes 0)")
         # label each run of points closer than 10 % of the cost range once, with its range of λ; labels
         # alternate in height, and those on the right half sit left of their point (off the legend)
         low, span = float(order["mean_cost"].min()), max(float(order["mean_cost"].max() - order["mean_cost"].min()), 1e-12)
@@ -318,8 +329,9 @@ class Simulation:
                         textcoords="offset points", xytext=(-6 if right else 6, -12 - 11 * (k % 2)),
                         ha="right" if right else "left", fontsize=7, color="#444444")
         ax.axhline(self.full_metric, color="black", linestyle=":", linewidth=1, label="every test bought")
-        ax.axhline(0.99 * self.full_metric, color=plots.CONTEXT, linestyle="--", linewidth=0.8,
-                   label="99 % of every test bought")
+        if higher:  # 99 % of an error is not a target
+            ax.axhline(0.99 * self.full_metric, color=plots.CONTEXT, linestyle="--", linewidth=0.8,
+                       label="99 % of every test bought")
         ax.set_xlabel(plots.cost_label("mean test cost per case", self.currency))
         ax.set_ylabel(plots.metric_label(metric))
         n = int(front["cases"].iloc[0]) if "cases" in front else None
@@ -499,8 +511,8 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
     ``<metric>_change`` is the metric's change from the next cheaper point (by mean cost; NaN at the
     cheapest), with its paired bootstrap 95 % interval (``_change_lo``/``_change_hi``: the same case
     resamples at both points, so the interval is of the change itself, not two intervals compared).
-    A fall whose interval holds 0 is not a measured fall: two neighbouring rates often differ in a few
-    cases' purchases, and the metric moves by noise.
+    A fall (for RMSE, a rise) whose interval holds 0 is not a measured one: two neighbouring rates often
+    differ in a few cases' purchases, and the metric moves by noise.
     """
     from acquire.metrics import case_bootstrap
     from acquire.model import fit_model

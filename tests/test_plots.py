@@ -91,6 +91,31 @@ def test_frontier_is_points_with_intervals_labelled_by_exchange_rate():
     plots.close(ax.figure)
 
 
+def test_frontier_marks_measured_falls_and_reads_an_error_metric_the_right_way_up():
+    """AUROC: the step line is the running maximum over cost and a point whose paired change interval lies
+    below 0 is marked. RMSE (lower is better): the running minimum, a rise excluding 0 is marked, and no
+    '99 %' line (99 % of an error is no target)."""
+    front = pd.DataFrame({"exchange_rate": [0.0, 0.001, 0.01, 0.1], "mean_cost": [10.0, 6.0, 2.0, 0.5],
+                          "auroc": [0.8, 0.70, 0.74, 0.6], "auroc_lo": [0.75, 0.65, 0.69, 0.55],
+                          "auroc_hi": [0.85, 0.75, 0.79, 0.65], "cases": 40,
+                          "auroc_change": [0.1, -0.04, 0.14, np.nan], "auroc_change_lo": [0.05, -0.07, 0.1, np.nan],
+                          "auroc_change_hi": [0.15, -0.01, 0.2, np.nan]})
+    for metric, higher in (("auroc", True), ("rmse", False)):
+        sim = _sim(("greedy",))
+        sim.metric = metric
+        shown = front if higher else front.rename(columns=lambda c: c.replace("auroc", "rmse")).assign(
+            rmse=[0.3, 0.4, 0.36, 0.5], rmse_lo=[0.25, 0.35, 0.31, 0.45], rmse_hi=[0.35, 0.45, 0.41, 0.55],
+            rmse_change_lo=[-0.15, 0.01, -0.2, np.nan], rmse_change_hi=[-0.05, 0.07, -0.1, np.nan])
+        ax = sim.plot_frontier(shown)
+        step = next(line for line in ax.get_lines() if line.get_drawstyle() == "steps-post")
+        ys = shown.sort_values("mean_cost")[metric]
+        np.testing.assert_array_equal(step.get_ydata(), ys.cummax() if higher else ys.cummin())
+        marked = [c for c in ax.collections if "measurably worse" in str(c.get_label())]
+        assert len(marked) == 1 and marked[0].get_offsets().tolist() == [[6.0, shown[metric].iloc[1]]]
+        assert ("99 % of every test bought" in _texts(ax.figure)) == higher
+        plots.close(ax.figure)
+
+
 def test_save_writes_png_and_svg_atomically_and_refuses_to_clobber_a_folder(tmp_path):
     ax = plots.new_axes()
     ax.plot([0, 1], [0, 1])
