@@ -50,22 +50,31 @@ def baseline_models(X_train: np.ndarray, y_train: np.ndarray, kind: str, n_class
     """The simplest models to beat, fitted on the same training rows as the predictor.
 
     ``prevalence``: the training class shares (classification) or mean and variance (continuous),
-    whatever a case holds. ``logistic``: scikit-learn's logistic regression on standardized,
-    mean-imputed features with missing-value indicators (classification only). Each maps X → the
-    predictor's output shape.
+    whatever a case holds. ``logistic`` (classification): scikit-learn's logistic regression on
+    standardized, mean-imputed features with missing-value indicators. ``linear`` (continuous): its
+    counterpart, a least-squares linear regression on the same inputs, predicting a Gaussian with its
+    mean and the residual variance ``RSS / (n − k)`` (k coefficients with the intercept; the training
+    variance when ``n <= k``). Each maps X → the predictor's output shape.
     """
     from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LinearRegression, LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    keep = ~np.isnan(X_train).all(axis=0)  # a column with no training value says nothing
     if kind == "continuous":
         mean, var = float(np.mean(y_train)), float(np.var(y_train))
-        return {"prevalence": lambda X: np.tile([mean, var], (len(X), 1))}
+        out: dict[str, Any] = {"prevalence": lambda X: np.tile([mean, var], (len(X), 1))}
+        linear = make_pipeline(SimpleImputer(strategy="mean", add_indicator=True), StandardScaler(), LinearRegression())
+        linear.fit(X_train[:, keep], y_train)
+        k = linear[-1].coef_.size + 1
+        rss = float(np.sum((y_train - linear.predict(X_train[:, keep])) ** 2))
+        noise = rss / (len(y_train) - k) if len(y_train) > k else var
+        out["linear"] = lambda X: np.column_stack([linear.predict(X[:, keep]), np.full(len(X), max(noise, 1e-12))])
+        return out
     shares = np.bincount(y_train, minlength=n_classes) / len(y_train)
-    out: dict[str, Any] = {"prevalence": lambda X: np.tile(shares, (len(X), 1))}
+    out = {"prevalence": lambda X: np.tile(shares, (len(X), 1))}
     if len(np.unique(y_train)) >= 2:
-        keep = ~np.isnan(X_train).all(axis=0)  # a column with no training value says nothing
         logistic = make_pipeline(SimpleImputer(strategy="mean", add_indicator=True), StandardScaler(),
                                  LogisticRegression(max_iter=2000))
         logistic.fit(X_train[:, keep], y_train)
@@ -138,9 +147,10 @@ def baseline_warnings(report: list[dict]) -> list[str]:
     metric = "log_loss" if "log_loss" in report[0] else "rmse"
     what = {"prevalence": "predicting the training prevalence for every case" if metric == "log_loss"
             else "predicting the training mean for every case",
-            "logistic": "a logistic regression (mean-imputed, with missing-value indicators)"}
+            "logistic": "a logistic regression (mean-imputed, with missing-value indicators)",
+            "linear": "a linear regression (mean-imputed, with missing-value indicators)"}
     said = []
-    for name in ("prevalence", "logistic"):
+    for name in ("prevalence", "logistic", "linear"):
         lost = [r for r in report if r.get(f"{name}_{metric}") is not None and r[metric] > r[f"{name}_{metric}"]]
         if lost:
             where = ", ".join(f"{r['missing_fraction']:.0%} hidden: {r[metric]:.4g} vs {r[f'{name}_{metric}']:.4g}"

@@ -216,7 +216,9 @@ def fit_model(frame: pd.DataFrame, spec: Spec, *, predictor: str = "auto", seed:
             metrics["baselines"] = {"prevalence": "the training split's class shares (mean and variance for a "
                                                   "continuous target) for every case",
                                     "logistic": "scikit-learn LogisticRegression on standardized, mean-imputed "
-                                                "features with missing-value indicators, fitted on the same rows"}
+                                                "features with missing-value indicators, fitted on the same rows",
+                                    "linear": "scikit-learn LinearRegression on the same inputs (a continuous "
+                                              "target), predicting a Gaussian with the residual variance"}
             for message in baseline_warnings(metrics["by_missingness"]):
                 warnings.warn(message, AcquireWarning, stacklevel=2)
             if strict:

@@ -12,7 +12,8 @@ The candidate with the least mean log loss over those states wins
 a candidate within one standard error of the best (paired by fold) wins if it comes earlier in the
 order below, so a near tie that another fold assignment could reverse is decided by preference
 rather than by noise. The same rows score the
-prevalence and a logistic regression, so the table says when no candidate beats them. The table also
+prevalence (the mean, for a continuous target) and a logistic regression (a linear regression), so the
+table says when no candidate beats them. The table also
 scores every candidate with each test unit hidden at random with probability 0, 25, 50 and 75 %
 (:func:`acquire.metrics.missingness_report`), with Brier and AUROC; without a spec (no costs, no
 policy) the choice falls back to the mean over those levels.
@@ -116,7 +117,8 @@ class Selection:
         return {"chosen": self.chosen.label, "predictor": self.chosen.predictor, "params": self.chosen.params,
                 "score": self.score, "folds": self.folds, "beats_prevalence": self.beats_prevalence,
                 "curriculum": self.curriculum,
-                "protocol": f"{self.folds}-fold stratified cross-validation, scored on {states}",
+                "protocol": f"{self.folds}-fold {'' if self.score == 'nll' else 'stratified '}cross-validation, "
+                            f"scored on {states}",
                 "table": self.table.to_dict(orient="records")}
 
 

@@ -92,13 +92,18 @@ def fit(dataset, data, spec_path, predictor, strict, inference, draws, tune, com
     if report:
         keys = [k for k in ("log_loss", "auroc", "accuracy", "brier", "brier_multiclass", "rmse", "nll")
                 if k in report[0]]
-        keys += [k for k in ("prevalence_log_loss", "logistic_log_loss", "logistic_auroc", "prevalence_rmse")
-                 if k in report[0]]
+        keys += [k for k in ("prevalence_log_loss", "logistic_log_loss", "logistic_auroc", "prevalence_rmse",
+                             "linear_rmse", "linear_nll") if k in report[0]]
         click.echo(f"held-out calibration ({report[0]['n']} rows) with tests hidden at random:")
         click.echo(table([[f"{r['missing_fraction']:.0%}"] + [r[k] for k in keys] for r in report], ["missing"] + keys))
-        click.echo("brier: mean squared error of P(positive class); prevalence_*: the training class shares for "
-                   "every case; logistic_*: a logistic regression on the same rows (mean-imputed, with missing-"
-                   "value indicators)")
+        if "rmse" in report[0]:
+            click.echo("prevalence_*: the training mean (and variance) of the target for every case; linear_*: a "
+                       "linear regression on the same rows (mean-imputed, with missing-value indicators; its "
+                       "residual variance for nll)")
+        else:
+            click.echo("brier: mean squared error of P(positive class); prevalence_*: the training class shares for "
+                       "every case; logistic_*: a logistic regression on the same rows (mean-imputed, with missing-"
+                       "value indicators)")
         if selection:
             click.echo("the held-out rows also took part in choosing the predictor (the cross-validation above), so "
                        "this report is slightly optimistic about the choice; the cross-validated table is not")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -247,6 +249,41 @@ def test_fit_says_when_the_model_loses_to_the_simplest_baselines():
     prevalence_said = [w for w in caught if "training prevalence" in str(w.message)]
     assert good.metrics["by_missingness"][0]["log_loss"] < good.metrics["by_missingness"][0]["prevalence_log_loss"]
     assert not prevalence_said
+
+
+def test_a_continuous_target_is_checked_against_a_linear_regression(tmp_path):
+    """A continuous target's logistic counterpart: a linear regression on the same rows. On a linear
+    target the trees lose to it, and fit says so on stderr in one line, shows it in the selection table
+    and the held-out report, explains the columns for a continuous target (there is no Brier score and
+    no class share), and does not call its unstratified folds stratified."""
+    from acquire.metrics import baseline_models
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4000, 3))
+    y = 1.5 * X[:, 0] - X[:, 1] + 0.5 * rng.standard_normal(4000)
+    linear = baseline_models(X, y, "continuous", 0)["linear"]
+    pred = linear(X)
+    assert pred.shape == (4000, 2) and pred[0, 1] == pytest.approx(0.25, rel=0.06)  # the residual variance, not var(y)
+    exact = baseline_models(X, 1.5 * X[:, 0] - X[:, 1], "continuous", 0)["linear"](X[:5])
+    np.testing.assert_allclose(exact[:, 0], 1.5 * X[:5, 0] - X[:5, 1], atol=1e-9)
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan  # missing inputs: mean-imputed with indicators, still a prediction
+    assert np.isfinite(baseline_models(X, y, "continuous", 0)["linear"](X)).all()
+
+    frame = pd.DataFrame(rng.standard_normal((400, 4)), columns=list("abcd"))
+    frame["y"] = 2 * frame["a"] + frame["b"] + 0.5 * frame["c"] + 0.5 * rng.standard_normal(400)
+    frame.to_csv(tmp_path / "cases.csv", index=False)
+    (tmp_path / "spec.yaml").write_text(
+        "target: {name: y, kind: continuous}\nuse_case: {kind: risk_prediction, nats_per_cost: 0.01}\nfeatures:\n"
+        + "".join(f"  - {{name: {f}, type: continuous, cost: 1}}\n" for f in "abcd"))
+    argv = ["acquire", "fit", "--data", "cases.csv", "--spec", "spec.yaml", "--out", "m", "--quiet"]
+    run = subprocess.run([sys.executable, "-c", f"import sys; sys.argv = {argv!r}; from acquire.cli import main; main()"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    said = [line for line in run.stderr.splitlines() if "linear regression" in line]
+    assert len(said) == 1 and said[0].startswith("Warning: the model's held-out rmse is worse than a linear regression")
+    assert "linear (baseline)" in run.stdout and "linear_rmse" in run.stdout and "linear_nll" in run.stdout
+    assert "prevalence_*: the training mean" in run.stdout and "brier" not in run.stdout
+    assert "5-fold cross-validation" in run.stdout and "stratified" not in run.stdout
 
 
 def test_the_reported_brier_score_is_the_usual_binary_one():
