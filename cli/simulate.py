@@ -78,5 +78,11 @@ def simulate(dataset, data, spec_path, policies, budget, test_size, folds, repea
     click.echo(table(rows, ["policy", "nAUC", "lo 95%", "hi 95%", f"mean cost ({money})", "share",
                             f"final {sim.metric}", f"cost→99% ({money})"],
                      formats=[None, ".3f", ".3f", ".3f", ".2f", ".0%", ".3f", ".2f"]))
+    from acquire.metrics import higher_is_better
+
+    better = "higher" if higher_is_better(sim.metric) else "lower"
+    reach = ("cost→99%: the cost per case at which its curve first reaches 99 % of the AUROC with every test"
+             if sim.metric == "auroc" else f"cost→99%: AUROC only (none for {sim.metric})")
     click.echo(f"nAUC: {sim.metric} averaged over the cost range (area under the {sim.metric}-vs-cost curve / total "
-               f"cost); lo/hi: its bootstrap 95 % interval over cases; share: mean cost / cost of every test")
+               f"cost; {better} is better); lo/hi: its bootstrap 95 % interval over cases; share: mean cost / cost of "
+               f"every test; {reach}")

@@ -284,6 +284,14 @@ def test_a_continuous_target_is_checked_against_a_linear_regression(tmp_path):
     assert "linear (baseline)" in run.stdout and "linear_rmse" in run.stdout and "linear_nll" in run.stdout
     assert "prevalence_*: the training mean" in run.stdout and "brier" not in run.stdout
     assert "5-fold cross-validation" in run.stdout and "stratified" not in run.stdout
+    # simulate reads an error the right way up: a lower nAUC of RMSE is better, and no AUROC target
+    argv = ["acquire", "simulate", "--data", "cases.csv", "--spec", "spec.yaml", "--policies", "random",
+            "--bootstrap", "10", "--quiet"]
+    run = subprocess.run([sys.executable, "-c", f"import sys; sys.argv = {argv!r}; from acquire.cli import main; main()"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "rmse-vs-cost curve / total cost; lower is better)" in run.stdout
+    assert "cost→99%: AUROC only (none for rmse)" in run.stdout
 
 
 def test_the_reported_brier_score_is_the_usual_binary_one():
