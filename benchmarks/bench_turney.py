@@ -14,7 +14,7 @@ the mean over seeds against the target (<= 60 %) with its t interval over the sp
 not only the fits, differ from seed to seed, so the mean is itself an estimate); the share of the full AUROC the frontier reaches
 within 10/20/40/60 % of the total cost; and whether the frontier is non-decreasing in cost: how many
 steps from one point to the next costlier one lower the AUROC, and how many of those falls are
-measured (the paired bootstrap 95 % interval of the change, :func:`acquire.simulate.frontier`'s
+measured (the paired bootstrap 95 % interval of the change over 1000 case resamples, :func:`acquire.simulate.frontier`'s
 ``auroc_change_lo``/``_hi``, lies below 0; the test set holds about 230 cases, so most falls are noise).
 """
 
