@@ -534,32 +534,35 @@ def frontier(frame: pd.DataFrame, spec: Any, *, rates: Sequence[float] | None = 
     if rates is None:
         base = float(spec.use_case.get(spec.exchange_rate_key(objective)) or 0.005)  # only centres the sweep
         rates = [0.0] + list(base * np.logspace(-1.5, 1.0, 8))
-    rows, resampled = [], []
+    rows, scored = [], []
     for rate in rates:
         policy = GreedyValue(objective=objective, exchange_rate=float(rate))
         policy.name = f"greedy@{rate:.3g}"
         log = run_policy(model, policy.fit(model, X_train), X_test, seed=seed, n_jobs=n_jobs)
         last = log.sort_values("step").groupby("case").tail(1).sort_values("case")
         pred = np.stack(list(last["prediction"].to_numpy()))
-        s_ = scores_for(name, pred)
-        lo, hi, dist = case_bootstrap(lambda r, axis=-1: score(y[r], s_[r]), len(y), seed, n_boot=n_boot,
-                                      vectorized=True)
-        resampled.append(dist)
+        scored.append(scores_for(name, pred))
         rows.append({"exchange_rate": float(rate), "mean_cost": float(last["cumulative_cost"].mean()),
-                     "mean_cost_share": float(last["cumulative_cost"].mean() / total), name: float(score(y, s_)),
-                     f"{name}_lo": float(lo), f"{name}_hi": float(hi), "mean_tests": float(last["step"].mean()),
-                     "cases": len(y)})
+                     "mean_cost_share": float(last["cumulative_cost"].mean() / total),
+                     name: float(score(y, scored[-1])), "mean_tests": float(last["step"].mean()), "cases": len(y)})
     full_pred = model.predictor.predict_distribution(X_test)
     full = float(score(y, scores_for(name, full_pred)))
     out = pd.DataFrame(rows)
+    R, S = len(out), np.stack(scored)
+    order = np.argsort(out["mean_cost"].to_numpy(), kind="stable")  # cheapest first
+
+    def statistic(r: np.ndarray, axis: int = -1) -> np.ndarray:
+        """Each point's metric on the resampled cases, then each point's change from the next cheaper one."""
+        values = np.stack([score(y[r], S[i][r]) for i in range(R)])  # (rates, resamples)
+        return np.concatenate([values, values[order[1:]] - values[order[:-1]]])
+
+    lo, hi, _ = case_bootstrap(statistic, len(y), seed, n_boot=n_boot, vectorized=True)  # one set of resamples: paired
+    at = list(out.columns).index(name) + 1  # the interval beside its metric
+    out.insert(at, f"{name}_lo", lo[:R])
+    out.insert(at + 1, f"{name}_hi", hi[:R])
     out[f"share_of_full_{name}"] = out[name] / full
-    change = np.full((len(out), 3), np.nan)  # change from the next cheaper point: estimate, lo, hi
-    order = np.argsort(out["mean_cost"].to_numpy(), kind="stable")
-    for cheaper, here in zip(order[:-1], order[1:]):
-        diff = resampled[here] - resampled[cheaper]  # paired: case_bootstrap draws the same resamples for one seed
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # resamples with one class are NaN at both points
-            lo, hi = np.nanpercentile(diff, [2.5, 97.5])
-        change[here] = out[name].iloc[here] - out[name].iloc[cheaper], lo, hi
+    change = np.full((R, 3), np.nan)  # change from the next cheaper point: estimate, lo, hi
+    metric = out[name].to_numpy()
+    change[order[1:]] = np.column_stack([metric[order[1:]] - metric[order[:-1]], lo[R:], hi[R:]])
     out[f"{name}_change"], out[f"{name}_change_lo"], out[f"{name}_change_hi"] = change.T
     return out
